@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../config';
+import { addRulebooks, buildThreeTier, createApp } from '../lib/app-builder';
+
+/**
+ * The CDK app. Picks a config with `-c config=<name>` (default: pilot).
+ * Invalid config: prints every problem with its field path and exits 1,
+ * without a stack trace.
+ */
+function main(): void {
+  const app = createApp();
+  const name = String(app.node.tryGetContext('config') ?? DEFAULT_CONFIG);
+  let config;
+  try {
+    config = loadConfig(name);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw e;
+  }
+  buildThreeTier(app, config);
+  addRulebooks(app);
+  app.synth();
+  if (process.env.THREE_TIER_RSS_FILE) {
+    // Used by `npm run bench` to record this process's peak memory.
+    require('fs').writeFileSync(process.env.THREE_TIER_RSS_FILE, String(process.resourceUsage().maxRSS));
+  }
+}
+
+main();

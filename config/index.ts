@@ -1,0 +1,30 @@
+import { lab } from './lab';
+import { syntheticConfig } from './layout';
+import { ConfigError, validateConfig } from './load';
+import { pilot } from './pilot';
+import { prefecture } from './prefecture';
+import { ThreeTierConfig, ThreeTierConfigInput } from './schema';
+
+export { ConfigError, validateConfig } from './load';
+export * from './schema';
+
+/** The configs shipped in this folder, by the name given to `-c config=`. */
+export const SHIPPED_CONFIGS: Record<string, ThreeTierConfigInput> = { pilot, lab, prefecture };
+export const DEFAULT_CONFIG = 'pilot';
+
+/**
+ * Resolves a config name: a shipped config, or `synthetic-<N>` for a
+ * generated config of N municipalities (1-1000), used for scale tests.
+ */
+export function loadConfig(name: string = DEFAULT_CONFIG): ThreeTierConfig {
+  const shipped = SHIPPED_CONFIGS[name];
+  if (shipped) return validateConfig(shipped, name);
+  const synthetic = /^synthetic-(\d+)$/.exec(name);
+  if (synthetic) {
+    const n = Number(synthetic[1]);
+    if (n < 1 || n > 1000) throw new ConfigError(name, [`config: synthetic configs take 1-1000 municipalities, got ${n}`]);
+    return validateConfig(syntheticConfig(n), name);
+  }
+  const known = [...Object.keys(SHIPPED_CONFIGS), 'synthetic-<N>'].join(', ');
+  throw new ConfigError(name, [`config: there is no config named "${name}"; use one of ${known} (-c config=<name>)`]);
+}

@@ -1,0 +1,30 @@
+import { ThreeTierConfigInput } from './schema';
+
+/**
+ * The pilot's shape at the cheapest sizes, for a throw-away lab account:
+ * interface endpoints in one AZ, a 7-day log retention in GOVERNANCE mode so
+ * the lab can be torn down, and the same four zones.
+ */
+export const lab: ThreeTierConfigInput = {
+  name: 'lab',
+  model: 'alpha',
+  region: 'ap-northeast-1',
+  availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'],
+  logArchive: { retentionDays: 7, objectLockMode: 'GOVERNANCE' },
+  sizing: { interfaceEndpointAzs: 1, flowLogAggregationSeconds: 600 },
+  securityCloud: { name: 'Lab', cidr: '10.0.0.0/18' },
+  municipalities: [
+    {
+      code: '131016',
+      name: '千代田区 (ラボ)',
+      nameEn: 'Chiyoda Lab',
+      cidrs: {
+        mynumber: '10.0.64.0/20',
+        lgwan: '10.0.80.0/20',
+        internet: '10.0.96.0/20',
+        transfer: '10.0.112.0/20',
+      },
+      lgwanMailDomains: ['city.chiyoda.lg.jp'],
+    },
+  ],
+};

@@ -1,0 +1,25 @@
+import { Zone } from '../../config/schema';
+
+/** PascalCase for stack names: "pilot" → "Pilot", "synthetic-50" → "Synthetic50". */
+export function pascal(text: string): string {
+  return text
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/** `<Config>-<Municipality>-<Zone>` (DESIGN section 6). */
+export function zoneStackName(configName: string, code: string, zone: Zone): string {
+  return `${pascal(configName)}-${code}-${pascal(zone)}`;
+}
+
+/** `<Config>-SecurityCloud-<Name>` (DESIGN section 6). */
+export function securityCloudStackName(configName: string, name: string): string {
+  return `${pascal(configName)}-SecurityCloud-${name}`;
+}
+
+/** Deterministic so that stacks in other accounts or regions can name it without cross-stack references. */
+export function logArchiveBucketName(configName: string, account: string, region: string): string {
+  return `${configName}-log-archive-${account}-${region}`;
+}

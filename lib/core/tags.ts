@@ -1,0 +1,16 @@
+import { IConstruct } from 'constructs';
+import { Tags } from 'aws-cdk-lib';
+
+/** Tag keys the checks use to find zones (DESIGN section 2). Never find zones by path or name. */
+export const ZONE_TAG = 'ThreeTier:Zone';
+export const MUNICIPALITY_TAG = 'ThreeTier:Municipality';
+export const CONFIG_TAG = 'ThreeTier:Config';
+
+export type ZoneTagValue = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud';
+
+/** Tags every taggable resource under scope (VPC, subnets, route tables, security groups, endpoints, instances). */
+export function tagZone(scope: IConstruct, configName: string, zone: ZoneTagValue, municipalityCode?: string): void {
+  Tags.of(scope).add(CONFIG_TAG, configName);
+  Tags.of(scope).add(ZONE_TAG, zone);
+  if (municipalityCode) Tags.of(scope).add(MUNICIPALITY_TAG, municipalityCode);
+}

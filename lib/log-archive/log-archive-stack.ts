@@ -1,0 +1,154 @@
+import { Construct } from 'constructs';
+import {
+  Aws,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_s3 as s3,
+} from 'aws-cdk-lib';
+import { ThreeTierConfig } from '../../config/schema';
+import { acknowledge, controlTower } from '../compliance/acknowledge';
+import { logArchiveBucketName } from '../core/naming';
+import { tagZone } from '../core/tags';
+
+export interface LogArchiveStackProps extends StackProps {
+  readonly config: ThreeTierConfig;
+}
+
+/** Key prefix under which VPC flow logs land: `vpc-flow-logs/<code>/<zone>/`. */
+export const FLOW_LOG_PREFIX = 'vpc-flow-logs';
+
+/**
+ * The log archive (DESIGN section 3, "Logs"): one KMS-encrypted, TLS-only,
+ * versioned bucket with S3 Object Lock and a default retention from config.
+ * Its name is deterministic so that every zone stack, in this account or
+ * another, can deliver flow logs to it without cross-stack references.
+ */
+export class LogArchiveStack extends Stack {
+  readonly bucket: s3.Bucket;
+  readonly key: kms.Key;
+  readonly accessLogs: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: LogArchiveStackProps) {
+    super(scope, id, props);
+    const cfg = props.config;
+    const retention = Duration.days(cfg.logArchive.retentionDays);
+    tagZone(this, cfg.name, 'security-cloud');
+
+    // Accounts whose VPCs deliver flow logs here.
+    const sourceAccounts = [
+      ...new Set([cfg.account ?? Aws.ACCOUNT_ID, ...cfg.municipalities.map((m) => m.account).filter((a): a is string => !!a)]),
+    ];
+    const logDelivery = new iam.ServicePrincipal('delivery.logs.amazonaws.com');
+
+    this.key = new kms.Key(this, 'ArchiveKey', {
+      description: `Three-tier ${cfg.name}: log archive encryption`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowVpcFlowLogDelivery',
+        principals: [logDelivery],
+        actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccounts } },
+      }),
+    );
+
+    // Only AWS services may create grants on this key (Control Tower CT.KMS.PR.3).
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyGrantsExceptForAwsServices',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    );
+
+    // Server access logs of the archive itself. S3 delivers access logs only to
+    // SSE-S3 buckets without Object Lock default retention, hence the
+    // acknowledgements below.
+    this.accessLogs = new s3.Bucket(this, 'ArchiveAccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          expiration: retention,
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+    const accessLogsResource = this.accessLogs.node.defaultChild!;
+    acknowledge(accessLogsResource, 'AwsSolutions-S1', 'This bucket receives the server access logs of the log archive; logging it to itself would loop.');
+    acknowledge(accessLogsResource, controlTower('s3_bucket_logging_enabled_check'), 'This bucket is the server access log target of the log archive; logging it to itself would loop.');
+    acknowledge(accessLogsResource, controlTower('s3_bucket_default_encryption_kms_check'), 'S3 server access logging can only deliver to buckets encrypted with SSE-S3, not SSE-KMS.');
+    acknowledge(accessLogsResource, controlTower('s3_bucket_object_lock_enabled_check'), 'S3 server access logging cannot deliver to a bucket with an Object Lock default retention.');
+    acknowledge(accessLogsResource, controlTower('s3_event_notifications_enabled_check'), 'Access logs are read by investigators on demand; nothing consumes per-object events from this bucket.');
+
+    this.bucket = new s3.Bucket(this, 'Archive', {
+      bucketName: logArchiveBucketName(cfg.name, cfg.account ?? Aws.ACCOUNT_ID, cfg.region),
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      versioned: true,
+      objectLockEnabled: true,
+      objectLockDefaultRetention:
+        cfg.logArchive.objectLockMode === 'COMPLIANCE'
+          ? s3.ObjectLockRetention.compliance(retention)
+          : s3.ObjectLockRetention.governance(retention),
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'log-archive/',
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        {
+          id: 'expire-after-retention',
+          expiration: retention,
+          noncurrentVersionExpiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+    });
+    acknowledge(
+      this.bucket.node.defaultChild!,
+      controlTower('s3_event_notifications_enabled_check'),
+      'The log archive is write-once evidence; the SOC reads it by query, and no process reacts to individual log objects.',
+    );
+
+    // VPC flow log delivery (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html).
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AWSLogDeliveryWrite',
+        principals: [logDelivery],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${FLOW_LOG_PREFIX}/*`)],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': sourceAccounts, 's3:x-amz-acl': 'bucket-owner-full-control' },
+        },
+      }),
+    );
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AWSLogDeliveryAclCheck',
+        principals: [logDelivery],
+        actions: ['s3:GetBucketAcl', 's3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccounts } },
+      }),
+    );
+  }
+}
