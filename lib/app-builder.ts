@@ -1,6 +1,6 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { ControlTowerChecks } from './compliance/control-tower';
 import { ThreeTierConfig, ZONES } from '../config/schema';
 import { securityCloudStackName, zoneStackName } from './core/naming';
 import { LogArchiveStack } from './log-archive/log-archive-stack';
@@ -62,5 +62,5 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
  * (cdk-nag) and the AWS Control Tower proactive controls (cfn-guard).
  */
 export function addRulebooks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerChecks());
 }
