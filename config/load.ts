@@ -21,10 +21,19 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out || '(config)';
 }
 
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: any = input;
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = v[p as any];
+  }
+  return v;
+}
+
 /** Turns zod's generic messages into ones that say how to fix them. */
-function friendly(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
-    return `is missing; add it (${issue.message.replace(/^Invalid input: /, '')})`;
+function friendly(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+    return `is missing; add it (it ${issue.message.replace(/^Invalid input: /, '')})`;
   }
   if (issue.code === 'unrecognized_keys') {
     return `has unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove them or check the spelling against config/schema.ts`;
@@ -37,6 +46,6 @@ export function validateConfig(input: ThreeTierConfigInput | unknown, nameHint =
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
   const name = typeof (input as { name?: unknown })?.name === 'string' ? (input as { name: string }).name : nameHint;
-  const problems = result.error.issues.map((i) => `${formatPath(i.path)}: ${friendly(i)}`);
+  const problems = result.error.issues.map((i) => `${formatPath(i.path)}: ${friendly(i, input)}`);
   throw new ConfigError(name, problems);
 }
