@@ -65,6 +65,12 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       // wrapper takes the same arguments and fans the templates out per core.
       (inner as unknown as { guard: string }).guard = PARALLEL_GUARD;
     }
-    return inner.validate(context);
+    const report = inner.validate(context);
+    // The upstream plugin leaves `severity` unset. CDK recomputes a report's
+    // success after applying acknowledgements as "no violation has severity
+    // error", so an unset severity would let every unacknowledged finding
+    // pass as soon as one finding of the plugin is acknowledged. Every
+    // Control Tower control is an error here.
+    return { ...report, violations: report.violations.map((v) => ({ ...v, severity: v.severity ?? 'error' })) };
   }
 }

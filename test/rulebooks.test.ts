@@ -1,0 +1,131 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Stack, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { SHIPPED_CONFIGS } from '../config';
+import { acknowledgementsMarkdown, collectAcknowledgements } from '../lib/review/acknowledgements';
+import { ControlTowerChecks, relevantControlTowerRules } from '../lib/compliance/control-tower';
+import { synth } from './helpers/synth';
+
+type Report = {
+  pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string; description: string; violatingConstructs: { constructPath: string }[] }[]; suppressedViolations?: { ruleName: string }[] }[];
+};
+function report(outdir: string): Report {
+  return JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8')) as Report;
+}
+
+/** Synth expected to fail validation; returns the report it wrote. */
+function synthExpectingFailure(mutate: Parameters<typeof synth>[1]['mutate']): { report: Report; error: Error } {
+  let outdir = '';
+  let error: Error | undefined;
+  try {
+    synth('pilot', {
+      rulebooks: true,
+      mutate: (b) => {
+        outdir = b.logArchive.node.root.node.tryGetContext('unused') ?? (b.logArchive.node.root as any).outdir;
+        mutate!(b);
+      },
+    });
+  } catch (e) {
+    error = e as Error;
+  }
+  assert.ok(error, 'synth should have failed validation');
+  return { report: report(outdir), error };
+}
+
+describe('rulebooks on every shipped config', () => {
+  for (const name of Object.keys(SHIPPED_CONFIGS)) {
+    test(`${name}: AwsSolutions and the Control Tower controls pass with per-resource acknowledgements only`, () => {
+      const s = synth(name, { rulebooks: true }); // throws if any plugin fails
+      const r = report(s.outdir);
+      const ct = r.pluginReports.find((p) => p.pluginName === 'cdk-validator-cfnguard');
+      assert.ok(ct, 'the Control Tower plugin ran and reported');
+      assert.equal(ct!.conclusion, 'success');
+      assert.equal(ct!.violations.length, 0);
+      assert.ok((ct!.suppressedViolations ?? []).length > 0, 'its acknowledgements are in the report');
+      const nag = new AwsSolutionsChecks(s.app).validateScope(s.app);
+      assert.equal(nag.violations.length, 0, JSON.stringify(nag.violations.map((v) => v.ruleName)));
+      assert.equal(nag.success, true);
+    });
+  }
+});
+
+describe('acknowledgements', () => {
+  const s = synth('pilot');
+  const acks = collectAcknowledgements(s.outdir);
+  test('sit on resources, never on a stack or the app, and give a reason', () => {
+    assert.ok(acks.length > 0);
+    const stackNames = new Set(s.templates.keys());
+    for (const a of acks) {
+      assert.ok(!stackNames.has(a.resource), `${a.rule} acknowledged on the whole stack ${a.resource}`);
+      assert.ok(a.resource.includes('/'), `${a.rule} acknowledged on ${a.resource}`);
+      assert.ok(a.reason.length >= 20, `${a.rule} on ${a.resource} has no real reason`);
+    }
+  });
+  test('the review listing shows AwsSolutions and Control Tower acknowledgements side by side', () => {
+    const md = acknowledgementsMarkdown(acks);
+    assert.match(md, /## AwsSolutions \(cdk-nag\)/);
+    assert.match(md, /## AWS Control Tower proactive controls/);
+    assert.match(md, /\| s3_event_notifications_enabled_check \| Pilot-SecurityCloud-LogArchive \| `Pilot-SecurityCloud-LogArchive\/Archive\/Resource` \|/);
+    assert.match(md, /\| AwsSolutions-S1 \| Pilot-SecurityCloud-LogArchive \|/);
+  });
+  test('the acknowledge helper refuses a stack', async () => {
+    const { acknowledge } = await import('../lib/compliance/acknowledge');
+    assert.throws(() => acknowledge(s.built.logArchive, 'AwsSolutions-S1', 'a long enough reason for the test'), /never per stack or app/);
+    assert.throws(() => acknowledge(s.built.logArchive.bucket, 'AwsSolutions-S1', 'short'), /needs a real reason/);
+  });
+});
+
+describe('a broken template fails the synth', () => {
+  test('Control Tower: removing the log archive encryption fails CT.S3.PR.10', () => {
+    const { report: r, error } = synthExpectingFailure((b) => {
+      (b.logArchive.bucket.node.defaultChild as s3.CfnBucket).addPropertyDeletionOverride('BucketEncryption');
+    });
+    assert.match(error.message, /ERROR \[CT\.S3\.PR\.10\]/);
+    const ct = r.pluginReports.find((p) => p.pluginName === 'cdk-validator-cfnguard')!;
+    assert.equal(ct.conclusion, 'failure');
+    const v = ct.violations.find((x) => x.description.startsWith('[CT.S3.PR.10]'));
+    assert.ok(v, `CT.S3.PR.10 reported; got ${ct.violations.map((x) => x.description.slice(0, 14)).join(', ')}`);
+    assert.deepEqual(v!.violatingConstructs.map((c) => c.constructPath), ['Pilot-SecurityCloud-LogArchive/Archive/Resource']);
+  });
+  test('Control Tower: turning off versioning fails CT.S3.PR.11', () => {
+    const { report: r } = synthExpectingFailure((b) => {
+      (b.logArchive.bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('VersioningConfiguration.Status', 'Suspended');
+    });
+    const ct = r.pluginReports.find((p) => p.pluginName === 'cdk-validator-cfnguard')!;
+    assert.ok(ct.violations.some((x) => x.description.startsWith('[CT.S3.PR.11]')));
+  });
+  test('AwsSolutions: SSH open to the world in mynumber fails AwsSolutions-EC23', () => {
+    const { report: r } = synthExpectingFailure((b) => {
+      const st = b.zones.get('131016')!.get('mynumber')! as Stack;
+      const vpc = (b.zones.get('131016')!.get('mynumber') as any).zoneVpc.vpc as ec2.Vpc;
+      const sg = new ec2.SecurityGroup(st, 'Broken', { vpc, description: 'deliberately broken' });
+      sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
+    });
+    const nag = r.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+    assert.ok(nag, `AwsSolutions reported; plugins: ${r.pluginReports.map((p) => p.pluginName).join(', ')}`);
+    assert.ok(nag!.violations.some((v) => /EC23/.test(v.ruleName) && v.violatingConstructs.some((c) => c.constructPath.includes('Broken'))));
+  });
+});
+
+describe('the Control Tower plugin wrapper', () => {
+  test('selects only rule files for resource types present, keeping type-less ones', () => {
+    const rules = relevantControlTowerRules(new Set(['AWS::S3::Bucket']));
+    assert.ok(rules.some((r) => r.endsWith('ct-s3-pr-1.guard')));
+    assert.ok(!rules.some((r) => r.endsWith('ct-dynamodb-pr-1.guard')));
+  });
+  test('finds exactly what the stock CfnGuardValidator finds on a broken assembly', () => {
+    const s = synth('pilot', { mutate: (b) => (b.logArchive.bucket.node.defaultChild as s3.CfnBucket).addPropertyDeletionOverride('BucketEncryption') });
+    const templatePaths = fs.readdirSync(s.outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(s.outdir, f));
+    const ctx = { templatePaths } as any;
+    const key = (r: any) => r.violations.flatMap((v: any) => v.violatingResources.map((x: any) => `${v.ruleName} ${path.basename(x.templatePath)} ${x.resourceLogicalId}`)).sort();
+    const ours = new ControlTowerChecks().validate(ctx);
+    const stock = new CfnGuardValidator().validate(ctx);
+    assert.equal(ours.success, false);
+    assert.deepEqual(key(ours), key(stock));
+    assert.ok(key(ours).length > 5);
+  });
+});
