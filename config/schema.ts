@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { lgCodeProblem } from './codes';
 import { Cidr, isRfc1918, overlaps, parseCidr } from './cidr';
+import { subnetPlan } from './subnet-plan';
 
 /**
  * The one schema every config passes through. Shape first (zod), then the
@@ -134,21 +135,22 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
 
   // Every CIDR in the config, with the path that declared it.
   const cidrs: { path: (string | number)[]; label: string; cidr: Cidr }[] = [];
-  const addCidr = (path: (string | number)[], label: string, text: string): void => {
+  const addCidr = (path: (string | number)[], label: string, text: string): Cidr | undefined => {
     const parsed = parseCidr(text);
     if (typeof parsed === 'string') {
       issue(ctx, path, `"${text}" ${parsed}`);
-      return;
+      return undefined;
     }
     if (parsed.prefix < 16 || parsed.prefix > 24) {
       issue(ctx, path, `"${text}" is a /${parsed.prefix}; a VPC CIDR here must be between /16 and /24 (AWS allows /16-/28 and each AZ needs its own subnets)`);
-      return;
+      return undefined;
     }
     if (!isRfc1918(parsed)) {
       issue(ctx, path, `"${text}" is not private address space; use a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16`);
-      return;
+      return undefined;
     }
     cidrs.push({ path, label, cidr: parsed });
+    return parsed;
   };
   addCidr(['securityCloud', 'cidr'], 'securityCloud.cidr', cfg.securityCloud.cidr);
 
@@ -163,8 +165,15 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
       issue(ctx, [...base, 'code'], `"${m.code}" is also used by municipalities[${prev}]; every municipality needs its own code`);
     } else codes.set(m.code, i);
 
+    const azCount = (m.availabilityZones ?? cfg.availabilityZones).length;
     for (const zone of ZONES) {
-      addCidr([...base, 'cidrs', zone], `municipalities[${i}].cidrs.${zone}`, m.cidrs[zone]);
+      const parsed = addCidr([...base, 'cidrs', zone], `municipalities[${i}].cidrs.${zone}`, m.cidrs[zone]);
+      if (parsed) {
+        const plan = subnetPlan(parsed.prefix, azCount, zone);
+        if (plan.needed > plan.available) {
+          issue(ctx, [...base, 'cidrs', zone], `"${m.cidrs[zone]}" is too small for ${azCount} availability zones (the subnets need ${plan.needed} addresses, the /${parsed.prefix} has ${plan.available}); use a /${parsed.prefix - 1} or larger, or fewer AZs`);
+        }
+      }
     }
     m.lgwanMailDomains.forEach((d, j) => {
       const owner = domains.get(d);

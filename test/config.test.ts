@@ -122,6 +122,7 @@ const INVALID: [string, (c: any) => void, RegExp][] = [
   ['endpoint AZs beyond the AZ list', (c) => (c.sizing.interfaceEndpointAzs = 3), /^sizing\.interfaceEndpointAzs: is 3 but only 2 availability zones are configured/],
   ['config name with capitals', (c) => (c.name = 'Pilot'), /^name: must be 2-20 characters of a-z/],
   ['security cloud name lower-case', (c) => (c.securityCloud.name = 'tokyo'), /^securityCloud\.name: must be a PascalCase name/],
+  ['zone too small for its AZs (found by the property test)', (c) => { c.availabilityZones = ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d', 'ap-northeast-1b']; c.municipalities[0].cidrs.internet = '10.1.32.0/24'; }, /^municipalities\[0\]\.cidrs\.internet: "10\.1\.32\.0\/24" is too small for 4 availability zones .* use a \/23 or larger, or fewer AZs/],
   ['missing zone CIDR', (c) => delete c.municipalities[0].cidrs.transfer, /^municipalities\[0\]\.cidrs\.transfer: is missing; add it/],
 ];
 

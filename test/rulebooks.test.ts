@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Stack, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
+import { App, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
+import { ThreeTierApp } from '../lib/app-builder';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { SHIPPED_CONFIGS } from '../config';
@@ -18,15 +19,15 @@ function report(outdir: string): Report {
 }
 
 /** Synth expected to fail validation; returns the report it wrote. */
-function synthExpectingFailure(mutate: Parameters<typeof synth>[1]['mutate']): { report: Report; error: Error } {
+function synthExpectingFailure(mutate: (built: ThreeTierApp) => void): { report: Report; error: Error } {
   let outdir = '';
   let error: Error | undefined;
   try {
     synth('pilot', {
       rulebooks: true,
       mutate: (b) => {
-        outdir = b.logArchive.node.root.node.tryGetContext('unused') ?? (b.logArchive.node.root as any).outdir;
-        mutate!(b);
+        outdir = (b.logArchive.node.root as App).outdir;
+        mutate(b);
       },
     });
   } catch (e) {
@@ -100,9 +101,8 @@ describe('a broken template fails the synth', () => {
   });
   test('AwsSolutions: SSH open to the world in mynumber fails AwsSolutions-EC23', () => {
     const { report: r } = synthExpectingFailure((b) => {
-      const st = b.zones.get('131016')!.get('mynumber')! as Stack;
-      const vpc = (b.zones.get('131016')!.get('mynumber') as any).zoneVpc.vpc as ec2.Vpc;
-      const sg = new ec2.SecurityGroup(st, 'Broken', { vpc, description: 'deliberately broken' });
+      const st = b.zones.get('131016')!.get('mynumber')!;
+      const sg = new ec2.SecurityGroup(st, 'Broken', { vpc: st.zoneVpc.vpc, description: 'deliberately broken' });
       sg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(22));
     });
     const nag = r.pluginReports.find((p) => p.pluginName === 'AwsSolutions');

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { Aws, Stack, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
 import { ISOLATED_ZONES, Zone } from '../../config/schema';
+import { subnetPlan } from '../../config/subnet-plan';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { FLOW_LOG_PREFIX } from '../log-archive/log-archive-stack';
 import { interfaceEndpointStatements, s3GatewayStatements } from './endpoint-policies';
@@ -53,12 +54,13 @@ export class ZoneVpc extends Construct {
     super(scope, id);
     const prefix = Number(props.cidr.split('/')[1]);
     const isolated = ISOLATED_ZONES.includes(props.zone);
+    const plan = subnetPlan(prefix, props.availabilityZones.length, props.zone);
     const subnetConfiguration: ec2.SubnetConfiguration[] = [
-      { name: SUBNET_GROUPS.workload, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: prefix + 2 },
-      { name: SUBNET_GROUPS.endpoints, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: Math.min(28, prefix + 6) },
+      { name: SUBNET_GROUPS.workload, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: plan.workloadMask },
+      { name: SUBNET_GROUPS.endpoints, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: plan.endpointsMask },
     ];
-    if (props.zone === 'internet') {
-      subnetConfiguration.push({ name: SUBNET_GROUPS.attachment, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 28 });
+    if (plan.attachmentMask) {
+      subnetConfiguration.push({ name: SUBNET_GROUPS.attachment, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: plan.attachmentMask });
     }
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
