@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../config';
-import { addRulebooks, buildThreeTier, createApp } from '../lib/app-builder';
+import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
 
 /**
  * The CDK app. Picks a config with `-c config=<name>` (default: pilot).
@@ -21,9 +21,7 @@ function main(): void {
     }
     throw e;
   }
-  buildThreeTier(app, config);
-  addRulebooks(app);
-  app.synth();
+  synthThreeTier(app, buildThreeTier(app, config));
   if (process.env.THREE_TIER_RSS_FILE) {
     // Used by `npm run bench` to record this process's peak memory.
     require('fs').writeFileSync(process.env.THREE_TIER_RSS_FILE, String(process.resourceUsage().maxRSS));

@@ -1,12 +1,18 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ControlTowerChecks } from './compliance/control-tower';
 import { ThreeTierConfig, ZONES } from '../config/schema';
 import { securityCloudStackName, zoneStackName } from './core/naming';
 import { LogArchiveStack } from './log-archive/log-archive-stack';
 import { ZoneStack } from './network/zone-stack';
+import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
+import { ThreeTierIsolationChecks } from './isolation/pack';
 
 export interface ThreeTierApp {
+  readonly config: ThreeTierConfig;
+  /** The isolation intent of this config (enforcing logical ids are filled by `synthThreeTier`). */
+  readonly intent: IsolationIntent;
   readonly logArchive: LogArchiveStack;
   /** Zone stacks by municipality code, then zone. */
   readonly zones: Map<string, Map<string, ZoneStack>>;
@@ -54,13 +60,45 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     }
     zones.set(m.code, byZone);
   }
-  return { logArchive, zones, stacks };
+  const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone));
+  return { config: cfg, intent, logArchive, zones, stacks };
+}
+
+function findByPath(app: App, constructPath: string): IConstruct | undefined {
+  let node: IConstruct | undefined = app;
+  for (const part of constructPath.split('/')) node = node?.node.tryFindChild(part);
+  return node;
 }
 
 /**
- * The rulebooks that run on every synth and fail it on error: AwsSolutions
- * (cdk-nag) and the AWS Control Tower proactive controls (cfn-guard).
+ * Fills the enforcing resources' logical ids into the intent and writes it
+ * into the app's cloud assembly directory (isolation-intent.json).
+ */
+export function writeIsolationIntent(app: App, built: ThreeTierApp): string {
+  for (const c of built.intent.crossings) {
+    for (const e of c.enforcedBy) {
+      const el = findByPath(app, e.constructPath);
+      if (!(el instanceof CfnElement)) {
+        throw new Error(`isolation intent: crossing ${c.id} names ${e.constructPath} (${e.role}), which is not a CloudFormation resource of this app`);
+      }
+      e.logicalId = Stack.of(el).resolve(el.logicalId) as string;
+    }
+  }
+  return writeIntent(app.outdir, built.intent);
+}
+
+/** Builds, registers the rulebooks (unless told not to), writes the intent and synthesizes. */
+export function synthThreeTier(app: App, built: ThreeTierApp, opts: { rulebooks?: boolean } = {}): ReturnType<App['synth']> {
+  if (opts.rulebooks ?? true) addRulebooks(app);
+  writeIsolationIntent(app, built);
+  return app.synth();
+}
+
+/**
+ * The three rulebooks that run on every synth and fail it on error:
+ * AwsSolutions (cdk-nag), the AWS Control Tower proactive controls
+ * (cfn-guard) and this project's isolation pack.
  */
 export function addRulebooks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerChecks());
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerChecks(), new ThreeTierIsolationChecks(app));
 }

@@ -5,6 +5,10 @@ import { Tags } from 'aws-cdk-lib';
 export const ZONE_TAG = 'ThreeTier:Zone';
 export const MUNICIPALITY_TAG = 'ThreeTier:Municipality';
 export const CONFIG_TAG = 'ThreeTier:Config';
+/** What a resource is for, when rules need to know (e.g. "log-archive"). */
+export const ROLE_TAG = 'ThreeTier:Role';
+/** The crossing (X1-X7) a bucket or endpoint serves. */
+export const CROSSING_TAG = 'ThreeTier:Crossing';
 
 export type ZoneTagValue = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud';
 

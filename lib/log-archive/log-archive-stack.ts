@@ -5,6 +5,7 @@ import {
   RemovalPolicy,
   Stack,
   StackProps,
+  Tags,
   aws_iam as iam,
   aws_kms as kms,
   aws_s3 as s3,
@@ -12,7 +13,7 @@ import {
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { logArchiveBucketName } from '../core/naming';
-import { tagZone } from '../core/tags';
+import { ROLE_TAG, tagZone } from '../core/tags';
 
 export interface LogArchiveStackProps extends StackProps {
   readonly config: ThreeTierConfig;
@@ -123,6 +124,7 @@ export class LogArchiveStack extends Stack {
         },
       ],
     });
+    Tags.of(this.bucket).add(ROLE_TAG, 'log-archive');
     acknowledge(
       this.bucket.node.defaultChild!,
       controlTower('s3_event_notifications_enabled_check'),

@@ -101,16 +101,23 @@ export class ZoneVpc extends Construct {
 
     if (isolated) {
       const endpointAzs = props.availabilityZones.slice(0, props.interfaceEndpointAzs);
+      // One security group for all interface endpoints: HTTPS in from this
+      // zone's own CIDR (a literal, so every rule can read it), nothing out.
+      const endpointSg = new ec2.SecurityGroup(this, 'EndpointsSg', {
+        vpc: this.vpc,
+        description: `Interface endpoints of the ${props.zone} zone: HTTPS from the zone only`,
+        allowAllOutbound: false,
+      });
+      endpointSg.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), `HTTPS from the ${props.zone} zone`);
       for (const [name, service] of INTERFACE_SERVICES) {
         const ep = this.vpc.addInterfaceEndpoint(pascalId(name), {
           service,
           privateDnsEnabled: true,
           open: false,
+          securityGroups: [endpointSg],
           subnets: { subnetGroupName: SUBNET_GROUPS.endpoints, availabilityZones: endpointAzs },
         });
         for (const st of interfaceEndpointStatements(name, ctx)) ep.addToPolicy(st);
-        // HTTPS from this zone's own CIDR only (a literal, so rules can read it).
-        ep.connections.allowFrom(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), `HTTPS from the ${props.zone} zone`);
         this.interfaceEndpoints.push(ep);
       }
     }

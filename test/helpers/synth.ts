@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { ThreeTierConfig, ThreeTierConfigInput, validateConfig, loadConfig } from '../../config';
-import { addRulebooks, buildThreeTier, createApp, ThreeTierApp } from '../../lib/app-builder';
+import { buildThreeTier, createApp, synthThreeTier, ThreeTierApp } from '../../lib/app-builder';
 
 export type CfnTemplate = {
   Resources: Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: unknown }>;
@@ -37,8 +37,7 @@ export function synth(
   const app = createApp({}, outdir);
   const built = buildThreeTier(app, cfg);
   opts.mutate?.(built);
-  if (opts.rulebooks) addRulebooks(app);
-  const assembly = app.synth();
+  const assembly = synthThreeTier(app, built, { rulebooks: opts.rulebooks ?? false });
   const templates = new Map<string, CfnTemplate>();
   for (const stack of assembly.stacks) templates.set(stack.stackName, stack.template as CfnTemplate);
   return { config: cfg, app, built, outdir, templates };

@@ -1,0 +1,136 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ThreeTierConfig, ZONES } from '../../config/schema';
+import { ZoneName } from './zones';
+
+/**
+ * The isolation intent: every zone and every permitted crossing of DESIGN
+ * section 3, built from the config. It is data: model β, β′ and α′ change
+ * which crossings it lists, not code. Synth writes it into the cloud assembly
+ * (isolation-intent.json) so whoever holds a cdk.out holds its intent; the
+ * pack, the path analyzer and the live check all read it.
+ */
+
+export const INTENT_FILE = 'isolation-intent.json';
+export const INTENT_SCHEMA = 'three-tier-isolation-intent/1';
+
+export type CrossingId = 'X1' | 'X2' | 'X3' | 'X4' | 'X5' | 'X6' | 'X7';
+/** Where a crossing leads: another zone, AWS APIs (with service names) or the internet. */
+export type Destination = ZoneName | 'aws-apis' | 'internet';
+
+export interface EnforcingResource {
+  readonly stack: string;
+  readonly constructPath: string;
+  /** Filled in after synthesis. */
+  logicalId?: string;
+  readonly role: string;
+}
+
+export interface Crossing {
+  readonly id: CrossingId;
+  readonly municipality?: string;
+  readonly from: ZoneName;
+  readonly to: Destination;
+  readonly mechanism: 'vpc-endpoint' | 's3-gateway-endpoint' | 'privatelink' | 's3-objects' | 'tgw-firewall-nat' | 'routes-and-security-groups';
+  /** TCP ports, when the crossing is a network flow. */
+  readonly ports: number[];
+  /** For `aws-apis`: the endpoint services that may be reached. */
+  readonly services?: string[];
+  readonly description: string;
+  readonly enforcedBy: EnforcingResource[];
+}
+
+export interface IntentZone {
+  readonly municipality?: string;
+  readonly zone: ZoneName;
+  readonly cidr: string;
+  readonly isolated: boolean;
+}
+
+export interface IsolationIntent {
+  readonly schema: typeof INTENT_SCHEMA;
+  readonly config: string;
+  readonly model: string;
+  readonly zones: IntentZone[];
+  readonly crossings: Crossing[];
+  /** The rules that follow from the crossing table, in words, for reviewers. */
+  readonly rules: string[];
+}
+
+export const INTERFACE_ENDPOINT_SERVICES = ['ssm', 'ssmmessages', 'ec2messages', 'kms', 'logs'] as const;
+
+export const DESIGN_RULES = [
+  'Anything not listed in crossings is forbidden.',
+  'No connection is ever initiated into mynumber or lgwan from internet or transfer.',
+  'No route between zone VPCs: no peering, no shared Transit Gateway route table between tiers, no route to another tier\'s CIDR.',
+  'Tenants of a security cloud cannot reach each other.',
+  'Every byte between a municipality and the internet crosses the firewall, in both directions.',
+  'AWS APIs are reached only through endpoints whose policies name this account, the project\'s buckets and the AWS repositories.',
+  'Flow logs of ALL traffic on every VPC go to the log archive, which has Object Lock.',
+];
+
+/** Builds the intent of a config. Enforcing resources are listed by construct path; logical ids are added after synthesis. */
+export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone: (typeof ZONES)[number]) => string): IsolationIntent {
+  const zones: IntentZone[] = [];
+  const crossings: Crossing[] = [];
+  for (const m of cfg.municipalities) {
+    for (const zone of ZONES) {
+      zones.push({ municipality: m.code, zone, cidr: m.cidrs[zone], isolated: zone !== 'internet' });
+    }
+    for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) {
+      const stack = stackName(m.code, zone);
+      crossings.push({
+        id: 'X6',
+        municipality: m.code,
+        from: zone,
+        to: 'aws-apis',
+        mechanism: 'vpc-endpoint',
+        ports: [443],
+        services: [...INTERFACE_ENDPOINT_SERVICES, 's3'],
+        description: `${zone} reaches SSM, KMS, CloudWatch Logs and S3 (OS repositories, project buckets) through endpoints with restrictive policies (patches and agents)`,
+        enforcedBy: [
+          ...INTERFACE_ENDPOINT_SERVICES.map((svc) => ({ stack, constructPath: `${stack}/Zone/Vpc/${svc[0].toUpperCase()}${svc.slice(1)}/Resource`, role: `${svc} interface endpoint` })),
+          { stack, constructPath: `${stack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' },
+        ],
+      });
+    }
+    const internetStack = stackName(m.code, 'internet');
+    crossings.push({
+      id: 'X2',
+      municipality: m.code,
+      from: 'internet',
+      to: 'aws-apis',
+      mechanism: 's3-gateway-endpoint',
+      ports: [443],
+      services: ['s3'],
+      description: 'internet writes files and mail for sanitization to the inbound bucket through its S3 gateway endpoint (policy pinned to the project buckets)',
+      enforcedBy: [{ stack: internetStack, constructPath: `${internetStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }],
+    });
+  }
+  zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false });
+  return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, rules: DESIGN_RULES };
+}
+
+export function writeIntent(dir: string, intent: IsolationIntent): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, INTENT_FILE);
+  fs.writeFileSync(file, `${JSON.stringify(intent, null, 2)}\n`);
+  return file;
+}
+
+export class IntentError extends Error {}
+
+export function readIntent(dir: string): IsolationIntent {
+  const file = path.join(dir, INTENT_FILE);
+  if (!fs.existsSync(file)) {
+    throw new IntentError(`${file} is missing: this assembly was not synthesized by this project's app, or the intent was removed; re-run "npx cdk synth"`);
+  }
+  let intent: IsolationIntent;
+  try {
+    intent = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new IntentError(`${file}: unreadable (${(e as Error).message})`);
+  }
+  if (intent.schema !== INTENT_SCHEMA) throw new IntentError(`${file}: schema "${String(intent.schema)}" is not "${INTENT_SCHEMA}"`);
+  return intent;
+}

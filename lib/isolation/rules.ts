@@ -1,0 +1,339 @@
+import { CROSSING_TAG, MUNICIPALITY_TAG, ROLE_TAG } from '../core/tags';
+import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
+import { ZoneIndex } from './zones';
+
+/**
+ * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
+ * a small pure function over one template resource and the model of the
+ * whole assembly, so the same code runs inside `cdk synth` (as a cdk-nag 3
+ * pack) and in `check-isolation` over any cdk.out.
+ */
+
+
+export interface RuleContext {
+  readonly model: CloudModel;
+  readonly zones: ZoneIndex;
+}
+
+export interface IsolationRule {
+  /** Full id, e.g. "ThreeTier-IS1". Acknowledge with this id. */
+  readonly id: string;
+  readonly info: string;
+  readonly explanation: string;
+  /** Resource types this rule looks at. */
+  readonly types: readonly string[];
+  /** Returns one message per problem; empty when compliant. */
+  check(r: ResourceRef, ctx: RuleContext): string[];
+}
+
+function zoneLabel(ctx: RuleContext, r: ResourceRef): string {
+  const z = ctx.zones.zoneOf(r);
+  return z.municipality ? `${z.zone} of ${z.municipality}` : String(z.zone);
+}
+
+function isOpenCidr(c: Json): boolean {
+  return c === '0.0.0.0/0' || c === '::/0';
+}
+
+/** IS1: internet gateways, NAT gateways, EIPs and egress-only gateways do not belong in an isolated zone. */
+const noInternetExit: IsolationRule = {
+  id: 'ThreeTier-IS1',
+  info: 'An isolated zone (mynumber, lgwan, transfer) has an internet exit.',
+  explanation:
+    'DESIGN section 2: mynumber, lgwan and transfer have no route to the internet. An internet gateway, egress-only gateway, NAT gateway or Elastic IP in these zones is an exit that the MIC guideline forbids.',
+  types: ['AWS::EC2::InternetGateway', 'AWS::EC2::EgressOnlyInternetGateway', 'AWS::EC2::NatGateway', 'AWS::EC2::EIP', 'AWS::EC2::VPCGatewayAttachment', 'AWS::EC2::Route'],
+  check(r, ctx) {
+    if (r.type === 'AWS::EC2::VPCGatewayAttachment') {
+      if (r.props.InternetGatewayId === undefined || !ctx.zones.isIsolated(r)) return [];
+      return [`internet gateway attached to the ${zoneLabel(ctx, r)} VPC`];
+    }
+    if (r.type === 'AWS::EC2::Route') {
+      if (!ctx.zones.isIsolated(r)) return [];
+      const target = ctx.model.refTo(r.stack, r.props.GatewayId ?? r.props.NatGatewayId ?? r.props.EgressOnlyInternetGatewayId);
+      if (r.props.EgressOnlyInternetGatewayId !== undefined || r.props.NatGatewayId !== undefined || target?.type === 'AWS::EC2::InternetGateway') {
+        return [`route in the ${zoneLabel(ctx, r)} zone to an internet gateway or NAT`];
+      }
+      return [];
+    }
+    if (r.type === 'AWS::EC2::InternetGateway') {
+      // An IGW has no VPC of its own: its tags or any attachment say where it is.
+      const attachedIsolated = ctx.model
+        .ofType('AWS::EC2::VPCGatewayAttachment')
+        .some((a) => ctx.model.refTo(a.stack, a.props.InternetGatewayId) === r && ctx.zones.isIsolated(a));
+      return ctx.zones.isIsolated(r) || attachedIsolated ? [`internet gateway in the ${zoneLabel(ctx, r)} zone`] : [];
+    }
+    if (r.type === 'AWS::EC2::EIP') {
+      const inst = r.props.InstanceId !== undefined ? ctx.model.refTo(r.stack, r.props.InstanceId) : undefined;
+      const isolated = ctx.zones.isIsolated(r) || (inst !== undefined && ctx.zones.isIsolated(inst));
+      return isolated ? [`Elastic IP in the ${zoneLabel(ctx, inst ?? r)} zone`] : [];
+    }
+    return ctx.zones.isIsolated(r) ? [`${r.type.split('::')[2]} in the ${zoneLabel(ctx, r)} zone`] : [];
+  },
+};
+
+/** IS2: no public IP addresses in isolated zones. */
+const noPublicIp: IsolationRule = {
+  id: 'ThreeTier-IS2',
+  info: 'A resource in an isolated zone gets a public IP address.',
+  explanation: 'A public IP makes a host addressable from the internet as soon as any gateway appears. Isolated zones assign none: subnets do not auto-assign, instances, launch templates and interfaces request none.',
+  types: ['AWS::EC2::Subnet', 'AWS::EC2::Instance', 'AWS::EC2::LaunchTemplate'],
+  check(r, ctx) {
+    if (!ctx.zones.isIsolated(r) && r.type !== 'AWS::EC2::LaunchTemplate') return [];
+    const p = r.props;
+    const out: string[] = [];
+    if (r.type === 'AWS::EC2::Subnet' && (p.MapPublicIpOnLaunch === true || p.MapPublicIpOnLaunch === 'true')) out.push('subnet assigns public IPs on launch');
+    if (r.type === 'AWS::EC2::Instance' && asList(p.NetworkInterfaces).some((n: Json) => n?.AssociatePublicIpAddress === true || n?.AssociatePublicIpAddress === 'true')) out.push('instance requests a public IP');
+    if (r.type === 'AWS::EC2::LaunchTemplate') {
+      // A launch template has no VPC: its security groups (or its own tags) place it.
+      const data = p.LaunchTemplateData ?? {};
+      const nics = asList(data.NetworkInterfaces);
+      const groups = [...asList(data.SecurityGroupIds), ...nics.flatMap((n: Json) => asList(n?.Groups))];
+      const inIsolated = ctx.zones.isIsolated(r) || groups.some((g: Json) => {
+        const sg = ctx.model.refTo(r.stack, g);
+        return sg !== undefined && ctx.zones.isIsolated(sg);
+      });
+      if (inIsolated && nics.some((n: Json) => n?.AssociatePublicIpAddress === true || n?.AssociatePublicIpAddress === 'true')) out.push('launch template requests a public IP');
+    }
+    return out.map((m) => `${m} (${zoneLabel(ctx, r)})`);
+  },
+};
+
+/** IS3: no VPC peering that touches a zone VPC. */
+const noPeering: IsolationRule = {
+  id: 'ThreeTier-IS3',
+  info: 'A VPC peering connection touches a zone VPC.',
+  explanation: 'DESIGN section 3: no route between zone VPCs, and no peering. Crossings happen only through the mechanisms in the crossing table.',
+  types: ['AWS::EC2::VPCPeeringConnection'],
+  check(r, ctx) {
+    const a = ctx.zones.vpcZone(ctx.model.refTo(r.stack, r.props.VpcId));
+    const b = ctx.zones.vpcZone(ctx.model.refTo(r.stack, r.props.PeerVpcId));
+    if (!a && !b) return [];
+    const label = (z: typeof a): string => (z ? `${z.zone}${z.municipality ? ` of ${z.municipality}` : ''}` : 'a VPC outside the model');
+    return [`peering between ${label(a)} and ${label(b)}`];
+  },
+};
+
+/** IS4: isolated zones never attach to a Transit Gateway (the security cloud is for `internet` only). */
+const noTgwFromIsolated: IsolationRule = {
+  id: 'ThreeTier-IS4',
+  info: 'An isolated zone is attached to a Transit Gateway.',
+  explanation: 'DESIGN section 2: only the internet zone attaches to the security cloud. A Transit Gateway attachment from mynumber, lgwan or transfer would put them one route away from the internet and from other tenants.',
+  types: ['AWS::EC2::TransitGatewayAttachment', 'AWS::EC2::TransitGatewayVpcAttachment', 'AWS::EC2::VPNGateway'],
+  check(r, ctx) {
+    if (r.type === 'AWS::EC2::VPNGateway') return [];
+    return ctx.zones.isIsolated(r) ? [`Transit Gateway attachment from the ${zoneLabel(ctx, r)} zone`] : [];
+  },
+};
+
+function statementIsOpen(st: Json): boolean {
+  if (st?.Effect !== 'Allow') return false;
+  const principalAll = st.Principal === '*' || asList(st.Principal?.AWS).includes('*');
+  const resourceAll = asList(st.Resource).includes('*') || st.NotResource !== undefined;
+  const conditioned = st.Condition && Object.keys(st.Condition).length > 0;
+  return principalAll && resourceAll && !conditioned;
+}
+
+/** IS5: every endpoint has a policy, and none is open to every principal and every resource. */
+const restrictiveEndpointPolicy: IsolationRule = {
+  id: 'ThreeTier-IS5',
+  info: 'A VPC endpoint policy is open to every principal and every resource (or missing, which means the same).',
+  explanation: 'DESIGN section 3: AWS APIs are not a side door. Endpoint policies restrict to this account, this project\'s buckets and the named AWS repositories; "Principal": "*" with "Resource": "*" lets any credential move data anywhere through the endpoint.',
+  types: ['AWS::EC2::VPCEndpoint'],
+  check(r) {
+    const type = r.props.VpcEndpointType ?? 'Gateway';
+    if (type === 'GatewayLoadBalancer') return [];
+    const doc = r.props.PolicyDocument;
+    if (!doc) return ['endpoint has no policy (the default policy allows every action on every resource)'];
+    return asList(doc.Statement).some(statementIsOpen) ? ['endpoint policy allows "Principal": "*" on "Resource": "*" without conditions'] : [];
+  },
+};
+
+/** LG1: every VPC has a flow log of ALL traffic. */
+const flowLogsAll: IsolationRule = {
+  id: 'ThreeTier-LG1',
+  info: 'A VPC has no flow log of ALL traffic.',
+  explanation: 'DESIGN section 3 (Logs): flow logs of ALL traffic on every VPC, into the log archive. Accepted-only or rejected-only logs miss half of what the SOC needs.',
+  types: ['AWS::EC2::VPC'],
+  check(r, ctx) {
+    const logs = ctx.model.ofType('AWS::EC2::FlowLog').filter((f) => ctx.model.refTo(f.stack, f.props.ResourceId) === r);
+    return logs.some((f) => f.props.TrafficType === 'ALL') ? [] : [`VPC (${zoneLabel(ctx, r)}) has no flow log with TrafficType ALL`];
+  },
+};
+
+/** IS6: no security group rule in an isolated zone allows 0.0.0.0/0 or ::/0, in either direction. */
+const noOpenSgInIsolated: IsolationRule = {
+  id: 'ThreeTier-IS6',
+  info: 'A security group rule in an isolated zone allows 0.0.0.0/0.',
+  explanation: 'Isolated zones talk only to named peers. A rule to or from 0.0.0.0/0 turns any future route into an open door; name the CIDR, prefix list or security group instead.',
+  types: ['AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupIngress', 'AWS::EC2::SecurityGroupEgress'],
+  check(r, ctx) {
+    if (!ctx.zones.isIsolated(r)) return [];
+    const rules =
+      r.type === 'AWS::EC2::SecurityGroup'
+        ? [...asList(r.props.SecurityGroupIngress).map((x) => ['ingress', x] as const), ...asList(r.props.SecurityGroupEgress).map((x) => ['egress', x] as const)]
+        : [[r.type.endsWith('Ingress') ? 'ingress' : 'egress', r.props] as const];
+    return rules.filter(([, x]) => isOpenCidr(x?.CidrIp) || isOpenCidr(x?.CidrIpv6)).map(([dir, x]) => `${dir} rule allows ${x.CidrIp ?? x.CidrIpv6} in the ${zoneLabel(ctx, r)} zone`);
+  },
+};
+
+/** IS7: no network ACL entry in an isolated zone admits everything from anywhere. */
+const noWideNacl: IsolationRule = {
+  id: 'ThreeTier-IS7',
+  info: 'A network ACL entry in an isolated zone allows all traffic from 0.0.0.0/0.',
+  explanation: 'Network ACLs are the subnet-level backstop of the isolation. An entry that allows every protocol from anywhere removes it.',
+  types: ['AWS::EC2::NetworkAclEntry'],
+  check(r, ctx) {
+    const p = r.props;
+    if (!ctx.zones.isIsolated(r)) return [];
+    const allow = String(p.RuleAction).toLowerCase() === 'allow';
+    const wide = isOpenCidr(p.CidrBlock) || isOpenCidr(p.Ipv6CidrBlock);
+    const allProto = String(p.Protocol) === '-1';
+    const inbound = !(p.Egress === true || p.Egress === 'true');
+    return allow && wide && allProto && inbound ? [`network ACL entry allows all inbound traffic from anywhere in the ${zoneLabel(ctx, r)} zone`] : [];
+  },
+};
+
+/** TG1: Transit Gateways never associate or propagate by default. */
+const tgwNoDefaults: IsolationRule = {
+  id: 'ThreeTier-TG1',
+  info: 'A Transit Gateway associates or propagates attachments to its default route table.',
+  explanation: 'With default association and propagation every attachment can reach every other one: tenants would reach each other and bypass inspection. Both must be "disable"; route tables are explicit.',
+  types: ['AWS::EC2::TransitGateway'],
+  check(r) {
+    const out: string[] = [];
+    if (r.props.DefaultRouteTableAssociation !== 'disable') out.push('DefaultRouteTableAssociation is not "disable"');
+    if (r.props.DefaultRouteTablePropagation !== 'disable') out.push('DefaultRouteTablePropagation is not "disable"');
+    if (r.props.AutoAcceptSharedAttachments === 'enable') out.push('AutoAcceptSharedAttachments is "enable"');
+    return out;
+  },
+};
+
+/** FW1: firewall policies drop by default. */
+const firewallDefaultDrop: IsolationRule = {
+  id: 'ThreeTier-FW1',
+  info: 'A Network Firewall policy does not drop by default.',
+  explanation: 'The security cloud admits only what its rules allow: stateless default actions forward to the stateful engine (or drop), and the stateful engine runs in strict order with a drop default.',
+  types: ['AWS::NetworkFirewall::FirewallPolicy'],
+  check(r) {
+    const fp = r.props.FirewallPolicy ?? {};
+    const out: string[] = [];
+    const okStateless = (acts: Json): boolean => asList(acts).length > 0 && asList(acts).every((a) => a === 'aws:forward_to_sfe' || a === 'aws:drop');
+    if (!okStateless(fp.StatelessDefaultActions)) out.push(`stateless default actions ${JSON.stringify(fp.StatelessDefaultActions)} pass traffic`);
+    if (!okStateless(fp.StatelessFragmentDefaultActions)) out.push(`stateless fragment default actions ${JSON.stringify(fp.StatelessFragmentDefaultActions)} pass traffic`);
+    if (fp.StatefulEngineOptions?.RuleOrder !== 'STRICT_ORDER') out.push('stateful engine is not in STRICT_ORDER');
+    if (!asList(fp.StatefulDefaultActions).some((a) => a === 'aws:drop_strict' || a === 'aws:drop_established')) out.push('stateful default actions do not drop');
+    return out;
+  },
+};
+
+/** LG2: the log archive has object lock with a default retention. */
+const archiveObjectLock: IsolationRule = {
+  id: 'ThreeTier-LG2',
+  info: 'The log archive bucket has no S3 Object Lock default retention.',
+  explanation: 'DESIGN section 3 (Logs): the archive is evidence. Object Lock with a default retention keeps anyone, including an intruder with admin rights, from deleting logs early.',
+  types: ['AWS::S3::Bucket'],
+  check(r) {
+    if (tagsOf(r.props)[ROLE_TAG] !== 'log-archive') return [];
+    const lock = r.props.ObjectLockConfiguration;
+    const enabled = r.props.ObjectLockEnabled === true || r.props.ObjectLockEnabled === 'true';
+    const days = lock?.Rule?.DefaultRetention?.Days ?? lock?.Rule?.DefaultRetention?.Years;
+    return enabled && lock?.ObjectLockEnabled === 'Enabled' && days ? [] : ['log archive bucket lacks Object Lock with a default retention'];
+  },
+};
+
+/** ST1: screen transfer never lets data out toward the more trusted tier. */
+const screenTransferNoExport: IsolationRule = {
+  id: 'ThreeTier-ST1',
+  info: 'Screen-transfer settings let data flow toward the more trusted tier (clipboard, file transfer or printing).',
+  explanation: 'DESIGN crossing X1: only pixels and keystrokes cross. Copy from the session to the local clipboard, file download and upload, and printing to local devices must be disabled.',
+  types: ['AWS::WorkSpacesWeb::UserSettings', 'AWS::AppStream::Stack'],
+  check(r) {
+    const out: string[] = [];
+    if (r.type === 'AWS::WorkSpacesWeb::UserSettings') {
+      for (const k of ['CopyAllowed', 'DownloadAllowed', 'UploadAllowed', 'PrintAllowed']) if (r.props[k] !== 'Disabled') out.push(`${k} is ${JSON.stringify(r.props[k] ?? 'unset')}, must be "Disabled"`);
+    } else {
+      const settings = asList(r.props.UserSettings);
+      for (const action of ['CLIPBOARD_COPY_TO_LOCAL_DEVICE', 'FILE_DOWNLOAD', 'FILE_UPLOAD', 'PRINTING_TO_LOCAL_DEVICE']) {
+        const s = settings.find((x: Json) => x?.Action === action);
+        if (s?.Permission !== 'DISABLED') out.push(`${action} is ${s ? s.Permission : 'not set (AppStream enables it by default)'}`);
+      }
+    }
+    return out;
+  },
+};
+
+function pinsToEndpoint(st: Json): boolean {
+  if (st?.Effect !== 'Deny') return false;
+  const cond = st.Condition ?? {};
+  for (const op of ['StringNotEquals', 'StringNotEqualsIfExists', 'StringNotLike']) {
+    const c = cond[op] ?? {};
+    if (Object.keys(c).some((k) => k.toLowerCase() === 'aws:sourcevpce' || k.toLowerCase() === 'aws:sourcevpc')) return true;
+  }
+  return false;
+}
+
+/** S3P1: a bucket on a crossing is reachable only through its VPC endpoints. */
+const crossingBucketPinned: IsolationRule = {
+  id: 'ThreeTier-S3P1',
+  info: 'A bucket on a crossing has no bucket policy that pins access to VPC endpoints.',
+  explanation: 'DESIGN crossings X2-X4: every access to an inbound, sanitized, quarantine or outbound bucket is pinned to one VPC endpoint and one role. Without a Deny unless aws:SourceVpce, any credential from anywhere can read or write it.',
+  types: ['AWS::S3::Bucket'],
+  check(r, ctx) {
+    if (!tagsOf(r.props)[CROSSING_TAG]) return [];
+    const policies = ctx.model.ofType('AWS::S3::BucketPolicy').filter((p) => ctx.model.refTo(p.stack, p.props.Bucket) === r);
+    const pinned = policies.some((p) => asList(p.props.PolicyDocument?.Statement).some(pinsToEndpoint));
+    return pinned ? [] : [`bucket on crossing ${tagsOf(r.props)[CROSSING_TAG]} has no Deny unless aws:SourceVpce`];
+  },
+};
+
+/** TAG1: every zone VPC names its municipality. */
+const zoneTags: IsolationRule = {
+  id: 'ThreeTier-TAG1',
+  info: 'A zone VPC lacks its ThreeTier:Municipality tag.',
+  explanation: 'The checks find zones only by the ThreeTier:Zone and ThreeTier:Municipality tags (DESIGN section 2). A zone VPC without its municipality cannot be checked against the intent.',
+  types: ['AWS::EC2::VPC'],
+  check(r, ctx) {
+    const z = ctx.zones.vpcZone(r);
+    if (!z || z.zone === 'security-cloud' || z.zone === 'lgwan-network') return [];
+    const code = tagsOf(r.props)[MUNICIPALITY_TAG];
+    return code && /^\d{6}$/.test(code) ? [] : [`${z.zone} VPC has no valid ${MUNICIPALITY_TAG} tag`];
+  },
+};
+
+export const ISOLATION_RULES: readonly IsolationRule[] = [
+  noInternetExit,
+  noPublicIp,
+  noPeering,
+  noTgwFromIsolated,
+  restrictiveEndpointPolicy,
+  flowLogsAll,
+  noOpenSgInIsolated,
+  noWideNacl,
+  tgwNoDefaults,
+  firewallDefaultDrop,
+  archiveObjectLock,
+  screenTransferNoExport,
+  crossingBucketPinned,
+  zoneTags,
+];
+
+export interface RuleFinding {
+  readonly rule: string;
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly type: string;
+  readonly message: string;
+}
+
+/** Runs every rule over every resource of the model (the pack outside of synth). */
+export function runRules(ctx: RuleContext, rules: readonly IsolationRule[] = ISOLATION_RULES): RuleFinding[] {
+  const out: RuleFinding[] = [];
+  for (const rule of rules) {
+    for (const r of ctx.model.ofType(...rule.types)) {
+      for (const message of rule.check(r, ctx)) out.push({ rule: rule.id, stack: r.stack, logicalId: r.logicalId, type: r.type, message });
+    }
+  }
+  return out;
+}
+
+export { keyOf };
