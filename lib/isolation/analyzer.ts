@@ -478,6 +478,18 @@ export function computeReaches(model: CloudModel): { reaches: Reach[]; zones: Zo
     const parsed = parseCidr(c);
     if (typeof parsed !== 'string') probes.push({ ip: parsed.start + Math.min(16, parsed.end - parsed.start), label: `${z.zone}@${z.municipality ?? ''} ${formatIpv4(parsed.start)}` });
   }
+  // One probe inside every other routed destination, so no route goes untested.
+  const probeIps = new Set(probes.map((p) => p.ip));
+  for (const r of model.ofType('AWS::EC2::Route', 'AWS::EC2::TransitGatewayRoute')) {
+    const text = model.literal(r.stack, r.props.DestinationCidrBlock);
+    const c = text ? parseCidr(text) : undefined;
+    if (!c || typeof c === 'string' || c.prefix === 0) continue;
+    const ip = c.start + Math.min(1, c.end - c.start);
+    if (!probeIps.has(ip)) {
+      probeIps.add(ip);
+      probes.push({ ip, label: text! });
+    }
+  }
   for (const zv of zones) {
     const from = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
     for (const rt of g.tables(zv.vpc)) {
@@ -530,9 +542,13 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
   const findings: Finding[] = [...unverifiable];
   const verdicts: AnalysisResult['verdicts'] = [];
   for (const r of reaches) {
-    // The security cloud's own exits are checked by its rules, not as a tenant.
-    if (r.from.zone === 'security-cloud' && r.mechanism === 'route') {
+    // The security cloud is the internet exit: it may reach the internet, and
+    // tenants' internet zones only through the firewall (return traffic).
+    if (r.from.zone === 'security-cloud' && r.mechanism === 'route' && (r.to.kind === 'internet' || (r.to.kind === 'zone' && (r.to.zone === 'internet' || r.to.zone === 'security-cloud')))) {
       verdicts.push({ reach: r, permittedBy: 'security-cloud' });
+      if (r.to.kind === 'zone' && r.to.zone === 'internet' && !r.inspected) {
+        findings.push({ kind: 'uninspected-path', zone: 'security-cloud', message: `the security cloud returns traffic to ${targetLabel(r.to)} without crossing the firewall`, hops: r.hops });
+      }
       continue;
     }
     const allowedBy = intent.crossings.find((c) => permits(c, r));

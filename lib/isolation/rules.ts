@@ -286,6 +286,54 @@ const crossingBucketPinned: IsolationRule = {
   },
 };
 
+/** PL1: PrivateLink providers live in the less trusted zone, so nothing initiates into mynumber or lgwan. */
+const privateLinkDirection: IsolationRule = {
+  id: 'ThreeTier-PL1',
+  info: 'A VPC endpoint service (PrivateLink provider) sits in mynumber or lgwan.',
+  explanation: 'DESIGN section 3: no connection is ever initiated into mynumber or lgwan from internet or transfer. PrivateLink connections run from consumer to provider, so providers (endpoint services and their load balancers) belong in the less trusted zone, e.g. the screen-transfer service in internet, consumed from lgwan.',
+  types: ['AWS::EC2::VPCEndpointService'],
+  check(r, ctx) {
+    const lbs = [...asList(r.props.NetworkLoadBalancerArns), ...asList(r.props.GatewayLoadBalancerArns)].map((a) => ctx.model.refTo(r.stack, a)).filter((x): x is ResourceRef => !!x);
+    const out: string[] = [];
+    for (const lb of lbs) {
+      const subnet = ctx.model.refTo(lb.stack, asList(lb.props.Subnets)[0] ?? asList(lb.props.SubnetMappings)[0]?.SubnetId);
+      const z = subnet ? ctx.zones.zoneOf(subnet).zone : undefined;
+      if (z === 'mynumber' || z === 'lgwan') out.push(`endpoint service provided from the ${z} zone`);
+    }
+    return out;
+  },
+};
+
+const WRITE_ACTIONS = /^s3:(\*|Put\*|PutObject.*|\*Object.*|Delete.*|RestoreObject|ReplicateObject)$/i;
+
+/** S3P2: only the transfer zone (the sanitizer) may write the sanitized bucket. */
+const sanitizedWriteOnlyFromTransfer: IsolationRule = {
+  id: 'ThreeTier-S3P2',
+  info: 'The sanitized bucket can be written from outside the transfer zone.',
+  explanation: 'DESIGN crossing X2: the sanitized bucket is writable only by the sanitizer in transfer; lgwan only reads it. A write grant through any other zone\'s endpoint lets unsanitized files reach LGWAN staff.',
+  types: ['AWS::S3::BucketPolicy'],
+  check(r, ctx) {
+    const bucket = ctx.model.refTo(r.stack, r.props.Bucket);
+    if (!bucket || tagsOf(bucket.props)[ROLE_TAG] !== 'sanitized') return [];
+    const out: string[] = [];
+    for (const st of asList(r.props.PolicyDocument?.Statement)) {
+      if (st?.Effect !== 'Allow') continue;
+      if (!asList(st.Action).some((a: Json) => WRITE_ACTIONS.test(String(a)))) continue;
+      const vpces = Object.values(st.Condition ?? {}).flatMap((c: Json) => Object.entries(c ?? {}).filter(([k]) => k.toLowerCase() === 'aws:sourcevpce').flatMap(([, v]) => asList(v)));
+      if (vpces.length === 0) {
+        out.push(`statement ${st.Sid ?? ''} grants write without pinning it to the transfer zone's endpoint`.replace('  ', ' '));
+        continue;
+      }
+      for (const v of vpces) {
+        const ep = ctx.model.refTo(r.stack, v);
+        const z = ep ? ctx.zones.zoneOf(ep).zone : undefined;
+        if (z !== 'transfer') out.push(`write granted through an endpoint in ${z ?? 'an unknown VPC'}`);
+      }
+    }
+    return out;
+  },
+};
+
 /** TAG1: every zone VPC names its municipality. */
 const zoneTags: IsolationRule = {
   id: 'ThreeTier-TAG1',
@@ -314,6 +362,8 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   archiveObjectLock,
   screenTransferNoExport,
   crossingBucketPinned,
+  sanitizedWriteOnlyFromTransfer,
+  privateLinkDirection,
   zoneTags,
 ];
 
