@@ -115,6 +115,24 @@ class Graph {
     this.firewalls = model.ofType('AWS::NetworkFirewall::Firewall');
   }
 
+  private readonly byVpc = new Map<string, Map<string, ResourceRef[]>>();
+  /** Resources of a type that belong to a VPC (through VpcId, GroupId, NetworkAclId, ...). */
+  inVpc(type: string, vpc: ResourceRef): ResourceRef[] {
+    let index = this.byVpc.get(type);
+    if (!index) {
+      index = new Map();
+      for (const r of this.model.ofType(type)) {
+        const v = this.zones.vpcOf(r);
+        if (!v) continue;
+        const list = index.get(keyOf(v)) ?? [];
+        list.push(r);
+        index.set(keyOf(v), list);
+      }
+      this.byVpc.set(type, index);
+    }
+    return index.get(keyOf(vpc)) ?? [];
+  }
+
   tableOf(subnet: ResourceRef | undefined): ResourceRef | undefined {
     return subnet ? this.tableBySubnet.get(keyOf(subnet)) : undefined;
   }
@@ -398,8 +416,7 @@ function serviceOfEndpoint(model: CloudModel, ep: ResourceRef): { aws?: string; 
 function endpointReaches(g: Graph, zv: ZoneVpc): Reach[] {
   const out: Reach[] = [];
   const from = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
-  for (const ep of g.model.ofType('AWS::EC2::VPCEndpoint')) {
-    if (g.model.refTo(ep.stack, ep.props.VpcId) !== zv.vpc) continue;
+  for (const ep of g.inVpc('AWS::EC2::VPCEndpoint', zv.vpc)) {
     const s = serviceOfEndpoint(g.model, ep);
     if (s.aws) {
       out.push({ from, to: { kind: 'aws-api', service: s.aws }, mechanism: 'vpc-endpoint', ports: [443], inspected: false, hops: [hop(ep, `${ep.props.VpcEndpointType ?? 'Gateway'} endpoint for ${s.aws}`)] });
@@ -441,10 +458,9 @@ function filterReaches(g: Graph, zv: ZoneVpc, all: ZoneVpc[]): Reach[] {
   const to = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
   const ingressOf = (sg: ResourceRef): { r: ResourceRef; rule: Json }[] => [
     ...asList(sg.props.SecurityGroupIngress).map((rule) => ({ r: sg, rule })),
-    ...g.model.ofType('AWS::EC2::SecurityGroupIngress').filter((i) => g.model.refTo(i.stack, i.props.GroupId) === sg).map((i) => ({ r: i, rule: i.props })),
+    ...g.inVpc('AWS::EC2::SecurityGroupIngress', zv.vpc).filter((i) => g.model.refTo(i.stack, i.props.GroupId) === sg).map((i) => ({ r: i, rule: i.props })),
   ];
-  for (const sg of g.model.ofType('AWS::EC2::SecurityGroup')) {
-    if (g.model.refTo(sg.stack, sg.props.VpcId) !== zv.vpc) continue;
+  for (const sg of g.inVpc('AWS::EC2::SecurityGroup', zv.vpc)) {
     for (const { r, rule } of ingressOf(sg)) {
       const text = g.model.literal(r.stack, rule.CidrIp);
       for (const src of sources(text)) {
@@ -454,9 +470,7 @@ function filterReaches(g: Graph, zv: ZoneVpc, all: ZoneVpc[]): Reach[] {
       }
     }
   }
-  for (const entry of g.model.ofType('AWS::EC2::NetworkAclEntry')) {
-    const acl = g.model.refTo(entry.stack, entry.props.NetworkAclId);
-    if (!acl || g.model.refTo(acl.stack, acl.props.VpcId) !== zv.vpc) continue;
+  for (const entry of g.inVpc('AWS::EC2::NetworkAclEntry', zv.vpc)) {
     if (entry.props.Egress === true || entry.props.Egress === 'true' || String(entry.props.RuleAction).toLowerCase() !== 'allow') continue;
     const text = g.model.literal(entry.stack, entry.props.CidrBlock);
     for (const src of sources(text)) {
@@ -493,7 +507,11 @@ export function computeReaches(model: CloudModel): { reaches: Reach[]; zones: Zo
   for (const zv of zones) {
     const from = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
     for (const rt of g.tables(zv.vpc)) {
+      const entries = g.entries(zv.vpc, rt);
       for (const probe of probes) {
+        // Probes that stay local or match no route cannot leave: skip the walk.
+        const first = Graph.match(entries, probe.ip);
+        if (!first || first.route === 'local') continue;
         const res = trace(g, zv.vpc, rt, probe.ip, rt ? [hop(rt, 'subnet route table')] : []);
         const o = res.outcome;
         if (o.kind === 'drop') continue;
