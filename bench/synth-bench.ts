@@ -2,7 +2,9 @@
  * `npm run bench`: synth wall time and peak memory, side by side in one run:
  *   - the floor: an empty CDK app through the same CLI;
  *   - the shipped pilot config;
- *   - generated configs of 1, 10 and 50 municipalities (`synthetic-N`).
+ *   - generated configs of 1, 10, 50 and 200 municipalities (`synthetic-N`);
+ *   - the static isolation check (`check-isolation`) on the pilot's and the
+ *     200-municipality assembly, next to the synth that produced them.
  * Every synth goes through `cdk synth` with all rulebooks, as a user runs it.
  * Peak memory is the app process's own maxRSS (where synthesis happens).
  * Pass `--runs N` to repeat each case and keep the median.
@@ -30,13 +32,16 @@ const cases: Case[] = [
   { label: 'synthetic-1', municipalities: 1, app: APP, config: 'synthetic-1' },
   { label: 'synthetic-10', municipalities: 10, app: APP, config: 'synthetic-10' },
   { label: 'synthetic-50', municipalities: 50, app: APP, config: 'synthetic-50' },
+  { label: 'synthetic-200', municipalities: 200, app: APP, config: 'synthetic-200' },
 ];
+const CHECKED = new Set(['pilot', 'synthetic-200']);
 
 interface Result extends Case {
   seconds: number;
   rssMb: number;
   stacks: number;
   largestTemplate: number;
+  checkSeconds?: number;
 }
 
 function median(xs: number[]): number {
@@ -55,9 +60,16 @@ function runOnce(c: Case): Omit<Result, keyof Case> {
   const rssMb = fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, 'utf8')) / 1024 : NaN;
   const templates = fs.readdirSync(out).filter((f) => f.endsWith('.template.json'));
   const largestTemplate = Math.max(0, ...templates.map((f) => Object.keys(JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')).Resources ?? {}).length));
+  let checkSeconds: number | undefined;
+  if (CHECKED.has(c.label)) {
+    const t1 = process.hrtime.bigint();
+    const chk = spawnSync(process.execPath, ['--import', 'tsx', 'bin/check-isolation.ts', out], { cwd: ROOT, encoding: 'utf8' });
+    checkSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
+    if (chk.status !== 0) throw new Error(`${c.label}: check-isolation exited ${chk.status}\n${chk.stdout.slice(-2000)}${chk.stderr.slice(-2000)}`);
+  }
   fs.rmSync(out, { recursive: true, force: true });
   fs.rmSync(rssFile, { force: true });
-  return { seconds, rssMb, stacks: templates.length, largestTemplate };
+  return { seconds, rssMb, stacks: templates.length, largestTemplate, checkSeconds };
 }
 
 function main(): void {
@@ -65,7 +77,8 @@ function main(): void {
   const results: Result[] = [];
   for (const c of cases) {
     const samples = Array.from({ length: runs }, () => runOnce(c));
-    const r = { ...c, ...samples[0], seconds: median(samples.map((s) => s.seconds)), rssMb: median(samples.map((s) => s.rssMb)) };
+    const checks = samples.map((s) => s.checkSeconds).filter((x): x is number => x !== undefined);
+    const r = { ...c, ...samples[0], seconds: median(samples.map((s) => s.seconds)), rssMb: median(samples.map((s) => s.rssMb)), checkSeconds: checks.length ? median(checks) : undefined };
     results.push(r);
     console.log(`  done: ${c.label} ${r.seconds.toFixed(2)} s`);
   }
@@ -81,6 +94,11 @@ function main(): void {
   const marginalMb = (fifty.rssMb - one.rssMb) / (fifty.municipalities - one.municipalities);
   console.log(`\nmarginal cost per municipality (synthetic-1 → synthetic-50): ${marginal.toFixed(3)} s, ${marginalMb.toFixed(1)} MB peak RSS`);
   console.log(`pilot / floor: ${(results[1].seconds / floor.seconds).toFixed(2)}×`);
+  console.log('\n| assembly | synth s | check-isolation s | check / synth |');
+  console.log('|---|---:|---:|---:|');
+  for (const r of results.filter((x) => x.checkSeconds !== undefined)) {
+    console.log(`| ${r.label} | ${r.seconds.toFixed(2)} | ${r.checkSeconds!.toFixed(2)} | ${(r.checkSeconds! / r.seconds).toFixed(3)} |`);
+  }
 }
 
 main();
