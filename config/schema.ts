@@ -15,6 +15,38 @@ export type Zone = (typeof ZONES)[number];
 /** Zones that must never have a route to the internet (DESIGN section 2). */
 export const ISOLATED_ZONES: readonly Zone[] = ['mynumber', 'lgwan', 'transfer'];
 
+/** AWS managed Network Firewall rule groups that work with a strict-order policy. */
+export const MANAGED_THREAT_GROUPS = [
+  'ThreatSignaturesBotnetStrictOrder',
+  'ThreatSignaturesBotnetWebStrictOrder',
+  'ThreatSignaturesBotnetWindowsStrictOrder',
+  'ThreatSignaturesMalwareStrictOrder',
+  'ThreatSignaturesMalwareWebStrictOrder',
+  'ThreatSignaturesMalwareCoinminingStrictOrder',
+  'ThreatSignaturesMalwareMobileStrictOrder',
+  'ThreatSignaturesExploitsStrictOrder',
+  'ThreatSignaturesDoSStrictOrder',
+  'ThreatSignaturesEmergingEventsStrictOrder',
+  'ThreatSignaturesIOCStrictOrder',
+  'ThreatSignaturesPhishingStrictOrder',
+  'ThreatSignaturesScannersStrictOrder',
+  'ThreatSignaturesSuspectStrictOrder',
+  'ThreatSignaturesWebAttacksStrictOrder',
+  'ThreatSignaturesFUPStrictOrder',
+  'AbusedLegitMalwareDomainsStrictOrder',
+  'AbusedLegitBotNetCommandAndControlDomainsStrictOrder',
+  'MalwareDomainsStrictOrder',
+  'BotNetCommandAndControlDomainsStrictOrder',
+] as const;
+
+/** Route 53 Resolver DNS Firewall lists managed by AWS (resolved to ids at deploy time). */
+export const MANAGED_DOMAIN_LISTS = [
+  'AWSManagedDomainsMalwareDomainList',
+  'AWSManagedDomainsBotnetCommandandControl',
+  'AWSManagedDomainsAggregateThreatList',
+  'AWSManagedDomainsAmazonGuardDutyThreatList',
+] as const;
+
 const DOMAIN_RE = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z]{2,63}$/;
 const REGION_RE = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
@@ -56,6 +88,8 @@ export const municipalitySchema = z.strictObject({
   account: account.optional(),
   region: region.optional(),
   availabilityZones: z.array(z.string()).optional(),
+  /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
+  transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
 
 const baseSchema = z.strictObject({
@@ -92,7 +126,43 @@ const baseSchema = z.strictObject({
         name: z.string().regex(/^[A-Z][A-Za-z0-9]{1,30}$/, { error: 'must be a PascalCase name of letters and digits, e.g. "Tokyo" (it becomes part of stack names)' }),
         cidr,
         account: account.optional(),
-        region: region.optional(),
+        /**
+         * Multi-account only: the hub's Transit Gateway id, known after the
+         * security cloud is deployed; municipalities in other accounts attach to it.
+         */
+        transitGatewayId: z.string().regex(/^tgw-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway id such as "tgw-0123456789abcdef0"' }).optional(),
+        firewall: z
+          .strictObject({
+            /** denylist: block the listed domains; allowlist: allow only them (TLS SNI and HTTP Host). */
+            domainMode: z.enum(['denylist', 'allowlist'], { error: 'must be "denylist" or "allowlist"' }).default('denylist'),
+            domains: z
+              .array(z.string().refine((d) => DOMAIN_RE.test(d.replace(/^\./, '')), { error: (iss) => `"${String(iss.input)}" is not a domain; use "example.com" or ".example.com" (the domain and its subdomains)` }))
+              .min(1, { error: 'must list at least one domain (the rule group cannot be empty)' })
+              .default(['.example-malware.invalid']),
+            managedThreatGroups: z.array(z.enum(MANAGED_THREAT_GROUPS, { error: `must be one of the AWS managed strict-order rule groups: ${MANAGED_THREAT_GROUPS.join(', ')}` })).default(['ThreatSignaturesBotnetStrictOrder', 'ThreatSignaturesMalwareStrictOrder', 'MalwareDomainsStrictOrder', 'BotNetCommandAndControlDomainsStrictOrder']),
+          })
+          .default({ domainMode: 'denylist', domains: ['.example-malware.invalid'], managedThreatGroups: ['ThreatSignaturesBotnetStrictOrder', 'ThreatSignaturesMalwareStrictOrder', 'MalwareDomainsStrictOrder', 'BotNetCommandAndControlDomainsStrictOrder'] }),
+        dns: z
+          .strictObject({
+            managedDomainLists: z.array(z.enum(MANAGED_DOMAIN_LISTS, { error: `must be one of ${MANAGED_DOMAIN_LISTS.join(', ')}` })).default(['AWSManagedDomainsMalwareDomainList', 'AWSManagedDomainsBotnetCommandandControl']),
+            blockDomains: z.array(z.string().refine((d) => DOMAIN_RE.test(d.replace(/^\*\./, '')), { error: (iss) => `"${String(iss.input)}" is not a domain; use "example.com" or "*.example.com"` })).default([]),
+          })
+          .default({ managedDomainLists: ['AWSManagedDomainsMalwareDomainList', 'AWSManagedDomainsBotnetCommandandControl'], blockDomains: [] }),
+        mailGateway: z
+          .strictObject({
+            /** Nitro types with encryption in transit (Control Tower CT.AUTOSCALING.PR.11). */
+            instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type such as "c6i.large"' })).min(2, { error: 'must list at least 2 instance types so the group survives a shortage of one' }).default(['c6i.large', 'c7i.large']),
+            minHosts: z.number().int().min(1).default(2),
+            maxHosts: z.number().int().min(1).default(4),
+          })
+          .default({ instanceTypes: ['c6i.large', 'c7i.large'], minHosts: 2, maxHosts: 4 }),
+        soc: z
+          .strictObject({
+            alarmEmails: z.array(z.email({ error: 'must be an e-mail address such as "soc@example.lg.jp"' })).default([]),
+            /** Stateful drops per 5 minutes, summed over AZs, that raise the alarm. */
+            firewallDropThreshold: z.number().int().min(1).default(100),
+          })
+          .default({ alarmEmails: [], firewallDropThreshold: 100 }),
       },
       { error: 'must describe the shared security cloud: { name, cidr }' },
     ),
@@ -131,6 +201,11 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
   checkAzs(ctx, ['availabilityZones'], cfg.availabilityZones, cfg.region);
   if (cfg.sizing.interfaceEndpointAzs > cfg.availabilityZones.length) {
     issue(ctx, ['sizing', 'interfaceEndpointAzs'], `is ${cfg.sizing.interfaceEndpointAzs} but only ${cfg.availabilityZones.length} availability zones are configured; lower it or add AZs`);
+  }
+
+  const mg = cfg.securityCloud.mailGateway;
+  if (mg.minHosts > mg.maxHosts) {
+    issue(ctx, ['securityCloud', 'mailGateway', 'minHosts'], `is ${mg.minHosts} but maxHosts is ${mg.maxHosts}; minHosts must not exceed maxHosts`);
   }
 
   // Every CIDR in the config, with the path that declared it.
@@ -183,6 +258,16 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
     });
 
     const mRegion = m.region ?? cfg.region;
+    if (mRegion !== cfg.region) {
+      issue(ctx, [...base, 'region'], `is "${mRegion}" but the security cloud's Transit Gateway is in "${cfg.region}" and is regional; put the municipality in ${cfg.region} (one security cloud per region)`);
+    }
+    const sameAccount = (m.account ?? cfg.account) === (cfg.securityCloud.account ?? cfg.account);
+    if (!sameAccount && m.transitGatewayAttachmentId && !cfg.securityCloud.transitGatewayId) {
+      issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is set but securityCloud.transitGatewayId is not; set the hub\'s Transit Gateway id first (see README, multi-account)');
+    }
+    if (sameAccount && m.transitGatewayAttachmentId) {
+      issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is only for municipalities in another account than the security cloud; remove it (same-account attachments are wired automatically)');
+    }
     if (mRegion !== cfg.region) {
       if (!m.availabilityZones) {
         issue(ctx, [...base, 'availabilityZones'], `is required because region "${mRegion}" differs from the config region "${cfg.region}"; list at least 2 AZs of ${mRegion}`);

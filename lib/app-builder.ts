@@ -5,6 +5,7 @@ import { ControlTowerChecks } from './compliance/control-tower';
 import { ThreeTierConfig, ZONES } from '../config/schema';
 import { securityCloudStackName, zoneStackName } from './core/naming';
 import { LogArchiveStack } from './log-archive/log-archive-stack';
+import { SecurityCloudStack } from './security-cloud/security-cloud-stack';
 import { ZoneStack } from './network/zone-stack';
 import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
@@ -14,6 +15,7 @@ export interface ThreeTierApp {
   /** The isolation intent of this config (enforcing logical ids are filled by `synthThreeTier`). */
   readonly intent: IsolationIntent;
   readonly logArchive: LogArchiveStack;
+  readonly securityCloud: SecurityCloudStack;
   /** Zone stacks by municipality code, then zone. */
   readonly zones: Map<string, Map<string, ZoneStack>>;
   readonly stacks: Stack[];
@@ -23,6 +25,8 @@ export interface ThreeTierApp {
 export const FEATURE_FLAGS = {
   // Grant S3 server access log delivery by bucket policy, not by ACL (ACLs stay disabled).
   '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  // Tenant stacks import the hub's ids; keep the producer protected (the CDK default, made explicit).
+  '@aws-cdk/core:defaultCrossStackReferences': 'strong',
 } as const;
 
 /** A new App with the project's feature flags; `context` may add `config` and others. */
@@ -41,7 +45,14 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     env: env(cfg.account, cfg.region),
     description: `Three-tier (${cfg.name}): log archive with object lock, shared by every zone`,
   });
-  const stacks: Stack[] = [logArchive];
+  const scAccount = cfg.securityCloud.account ?? cfg.account;
+  const securityCloud = new SecurityCloudStack(app, securityCloudStackName(cfg.name, cfg.securityCloud.name), {
+    config: cfg,
+    env: env(scAccount, cfg.region),
+    description: `Three-tier (${cfg.name}): security cloud ${cfg.securityCloud.name} (Transit Gateway hub, Network Firewall, NAT egress, DNS Firewall, MX gateway, SOC)`,
+  });
+  securityCloud.addStackDependency(logArchive);
+  const stacks: Stack[] = [logArchive, securityCloud];
   const zones = new Map<string, Map<string, ZoneStack>>();
   for (const m of cfg.municipalities) {
     const byZone = new Map<string, ZoneStack>();
@@ -50,6 +61,7 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
         config: cfg,
         municipality: m,
         zone,
+        securityCloud: zone === 'internet' && (m.account ?? cfg.account) === scAccount ? securityCloud : undefined,
         env: env(m.account ?? cfg.account, m.region ?? cfg.region),
         description: `Three-tier (${cfg.name}): ${m.nameEn ?? m.code} ${m.code} ${zone} zone`,
       });
@@ -60,8 +72,8 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     }
     zones.set(m.code, byZone);
   }
-  const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone));
-  return { config: cfg, intent, logArchive, zones, stacks };
+  const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
+  return { config: cfg, intent, logArchive, securityCloud, zones, stacks };
 }
 
 function findByPath(app: App, constructPath: string): IConstruct | undefined {

@@ -7,7 +7,7 @@ import { SHIPPED_CONFIGS } from '../config';
 import { INTENT_FILE, readIntent } from '../lib/isolation/intent';
 import { ThreeTierIsolationChecks } from '../lib/isolation/pack';
 import { ISOLATION_RULES } from '../lib/isolation/rules';
-import { addHub, check, editIntent, editTemplate, freshAssembly, readTemplate, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
+import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
 import { synth, tmpDir } from './helpers/synth';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -52,12 +52,16 @@ describe('shipped configs match their intent', () => {
       const r = check(s.outdir);
       assert.deepEqual(summary(r), { rules: [], analyzer: [] });
       assert.equal(r.verdict, 'match');
-      for (const row of r.matrix) {
-        assert.equal(row.reaches.internet, '-', `${row.zone} reaches no internet`);
+      for (const row of r.matrix.filter((x) => x.zone.includes('@'))) {
+        const internetZone = row.zone.startsWith('internet@');
+        assert.equal(row.reaches.internet, internetZone ? 'ok X7' : '-', `${row.zone}: internet only from the internet zone, through X7`);
         assert.notEqual(row.reaches['aws-apis'], '-', `${row.zone} reaches AWS APIs through its endpoints`);
         assert.equal(row.reaches['other municipalities'], '-');
         assert.equal(row.reaches['same municipality'], '-');
+        assert.equal(row.reaches['security cloud'], internetZone ? 'ok X7' : '-');
       }
+      const inspected = r.analyzer.reaches.filter((x) => x.from.startsWith('internet@') && x.to === 'internet');
+      assert.ok(inspected.length > 0 && inspected.every((x) => x.inspected), 'every internet-zone path to the internet crosses the firewall');
     });
   }
 });
@@ -103,12 +107,11 @@ describe('the pack runs inside every synth and fails it', () => {
 /**
  * Mutation tests: hand-made violations applied to synthesized templates.
  * Each must be caught by the pack (rule ids) and/or the analyzer (finding
- * text). `hub` mutations start from the pilot with a security-cloud hub added.
+ * text). The last group edits the real security-cloud hub.
  */
 interface Mutation {
   label: string;
   config?: string;
-  hub?: boolean;
   apply: (dir: string) => void;
   rules?: string[];
   analyzer?: RegExp[];
@@ -341,28 +344,34 @@ const MUTATIONS: Mutation[] = [
     }),
     analyzer: [/mynumber@131016 reaches external:vpn:.*Vgw via route/],
   },
-  // --- with a security-cloud hub ------------------------------------------------
+  // --- against the real security-cloud hub ---------------------------------------
   {
     label: 'a TGW attachment from lgwan into the tenant route table',
-    hub: true,
-    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
-      t.Resources.Att = { Type: 'AWS::EC2::TransitGatewayVpcAttachment', Properties: { TransitGatewayId: { 'Fn::ImportValue': 'hub-tgw' }, VpcId: { Ref: vpcId(t) }, SubnetIds: subnetIds(t, 'endpoints').map((s) => ({ Ref: s })) } };
-      t.Resources.Assoc = { Type: 'AWS::EC2::TransitGatewayRouteTableAssociation', Properties: { TransitGatewayAttachmentId: { Ref: 'Att' }, TransitGatewayRouteTableId: { 'Fn::ImportValue': 'hub-tenant-rt' } } };
-      t.Resources.Default = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayId: { 'Fn::ImportValue': 'hub-tgw' } } };
-    }),
+    apply: (d) => {
+      const h = hubIds(d);
+      const tgw = importOf(d, h.stack, h.tgw);
+      const tenants = importOf(d, h.stack, h.tenants);
+      editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+        t.Resources.Att = { Type: 'AWS::EC2::TransitGatewayVpcAttachment', Properties: { TransitGatewayId: tgw, VpcId: { Ref: vpcId(t) }, SubnetIds: subnetIds(t, 'endpoints').map((s) => ({ Ref: s })) } };
+        t.Resources.Assoc = { Type: 'AWS::EC2::TransitGatewayRouteTableAssociation', Properties: { TransitGatewayAttachmentId: { Ref: 'Att' }, TransitGatewayRouteTableId: tenants } };
+        t.Resources.Default = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayId: tgw } };
+      });
+    },
     rules: ['ThreeTier-IS4'],
     analyzer: [/lgwan@131016 reaches internet via route/],
   },
   {
-    label: 'a route to another tier\'s CIDR via the TGW (internet → lgwan propagated in the firewall table)',
-    hub: true,
+    label: 'a route to another tier\'s CIDR via the TGW (lgwan propagated into the tenant table, blackhole removed)',
     apply: (d) => {
+      const h = hubIds(d);
+      const tgw = importOf(d, h.stack, h.tgw);
+      const tenants = importOf(d, h.stack, h.tenants);
       editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
-        t.Resources.Att = { Type: 'AWS::EC2::TransitGatewayVpcAttachment', Properties: { TransitGatewayId: { 'Fn::ImportValue': 'hub-tgw' }, VpcId: { Ref: vpcId(t) }, SubnetIds: subnetIds(t, 'endpoints').map((s) => ({ Ref: s })) } };
-        t.Resources.Prop = { Type: 'AWS::EC2::TransitGatewayRouteTablePropagation', Properties: { TransitGatewayAttachmentId: { Ref: 'Att' }, TransitGatewayRouteTableId: { 'Fn::ImportValue': 'hub-tenant-rt' } } };
+        t.Resources.Att = { Type: 'AWS::EC2::TransitGatewayVpcAttachment', Properties: { TransitGatewayId: tgw, VpcId: { Ref: vpcId(t) }, SubnetIds: subnetIds(t, 'endpoints').map((s) => ({ Ref: s })) } };
+        t.Resources.Prop = { Type: 'AWS::EC2::TransitGatewayRouteTablePropagation', Properties: { TransitGatewayAttachmentId: { Ref: 'Att' }, TransitGatewayRouteTableId: tenants } };
       });
-      editTemplate(d, securityCloudStack(d), (t) => {
-        delete t.Resources.HubTenantBlackhole0;
+      editTemplate(d, h.stack, (t) => {
+        for (const id of h.blackholes) if (t.Resources[id].Properties!.DestinationCidrBlock === '10.0.0.0/8') delete t.Resources[id];
       });
     },
     rules: ['ThreeTier-IS4'],
@@ -371,65 +380,82 @@ const MUTATIONS: Mutation[] = [
   {
     label: 'a tenant route table that lost its blackholes (tenant reaches tenant)',
     config: 'synthetic-2',
-    hub: true,
-    apply: (d) => editTemplate(d, securityCloudStack(d), (t) => {
-      for (const k of Object.keys(t.Resources)) if (k.startsWith('HubTenantBlackhole')) delete t.Resources[k];
-    }),
+    apply: (d) => {
+      const h = hubIds(d);
+      editTemplate(d, h.stack, (t) => {
+        for (const id of h.blackholes) delete t.Resources[id];
+      });
+    },
     analyzer: [/internet@\d{6} reaches internet@\d{6} via route/],
   },
   {
     label: 'default association and propagation turned on at the Transit Gateway',
-    hub: true,
-    apply: (d) => editTemplate(d, securityCloudStack(d), (t) => {
-      t.Resources.HubTgw.Properties!.DefaultRouteTableAssociation = 'enable';
-      t.Resources.HubTgw.Properties!.DefaultRouteTablePropagation = 'enable';
-    }),
+    apply: (d) => {
+      const h = hubIds(d);
+      editTemplate(d, h.stack, (t) => {
+        t.Resources[h.tgw].Properties!.DefaultRouteTableAssociation = 'enable';
+        t.Resources[h.tgw].Properties!.DefaultRouteTablePropagation = 'enable';
+      });
+    },
     rules: ['ThreeTier-TG1'],
   },
   {
     label: 'a firewall policy that passes by default',
-    hub: true,
-    apply: (d) => editTemplate(d, securityCloudStack(d), (t) => {
-      t.Resources.HubPolicy.Properties!.FirewallPolicy = { StatelessDefaultActions: ['aws:pass'], StatelessFragmentDefaultActions: ['aws:pass'] };
-    }),
+    apply: (d) => {
+      const h = hubIds(d);
+      editTemplate(d, h.stack, (t) => {
+        t.Resources[h.policy].Properties!.FirewallPolicy = { StatelessDefaultActions: ['aws:pass'], StatelessFragmentDefaultActions: ['aws:pass'] };
+      });
+    },
     rules: ['ThreeTier-FW1'],
   },
   {
     label: 'a tenant default route that bypasses the firewall',
-    hub: true,
-    apply: (d) => editTemplate(d, securityCloudStack(d), (t) => {
-      t.Resources.HubTenantDefault.Properties!.TransitGatewayAttachmentId = { Ref: 'HubEgressAttach' };
-    }),
+    apply: (d) => {
+      const h = hubIds(d);
+      editTemplate(d, h.stack, (t) => {
+        t.Resources[h.tenantsDefault].Properties!.TransitGatewayAttachmentId = { Ref: h.egressAttachment };
+      });
+    },
     analyzer: [/uninspected-path: internet reaches the internet without crossing the firewall/],
   },
   {
     label: 'return traffic from the egress VPC that bypasses the firewall',
-    hub: true,
     apply: (d) => {
-      editTemplate(d, zoneStack(d, CODE, 'internet'), (t) => {
-        t.Outputs = { ...(t.Outputs ?? {}), Att: { Value: { Ref: 'TenantAttach' }, Export: { Name: 'tenant-att' } } };
-      });
-      editTemplate(d, securityCloudStack(d), (t) => {
-        t.Resources.HubEgressReturn.Properties!.TransitGatewayAttachmentId = { 'Fn::ImportValue': 'tenant-att' };
+      const h = hubIds(d);
+      const inet = zoneStack(d, CODE, 'internet');
+      const att = resourcesOf(readTemplate(d, inet), 'AWS::EC2::TransitGatewayVpcAttachment')[0][0];
+      const imp = importOf(d, inet, att);
+      editTemplate(d, h.stack, (t) => {
+        for (const id of h.egressReturns) t.Resources[id].Properties!.TransitGatewayAttachmentId = imp;
       });
     },
     analyzer: [/uninspected-path: the security cloud returns traffic to internet@131016 without crossing the firewall/],
   },
   {
     label: 'the internet zone lost its TGW association (X7 broken)',
-    hub: true,
     apply: (d) => editTemplate(d, zoneStack(d, CODE, 'internet'), (t) => {
-      delete t.Resources.TenantAssoc;
+      for (const [id] of resourcesOf(t, 'AWS::EC2::TransitGatewayRouteTableAssociation')) delete t.Resources[id];
     }),
     analyzer: [/broken-crossing: permitted crossing X7 internet → internet is broken/],
+  },
+  {
+    label: 'the public MX opened to every port',
+    apply: (d) => {
+      const h = hubIds(d);
+      editTemplate(d, h.stack, (t) => {
+        const sg = resourcesOf(t, 'AWS::EC2::SecurityGroup').find(([, r]) => /Public MX/.test(r.Properties.GroupDescription))!;
+        sg[1].Properties.SecurityGroupIngress.push({ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, CidrIp: '0.0.0.0/0' });
+      });
+    },
+    analyzer: [/security-cloud admits traffic from 0\.0\.0\.0\/0 \(anywhere\) via security-group \(ports 22\), which no crossing permits/],
   },
 ];
 
 describe('mutation tests: every hand-made violation is caught', () => {
-  test('the hub fixture itself matches its intent (X7 inspected both ways)', () => {
+  test('the real hub matches its intent (X7 inspected both ways)', () => {
     for (const config of ['pilot', 'synthetic-2']) {
       const d = freshAssembly(config);
-      addHub(d);
       const r = check(d);
       assert.deepEqual(summary(r), { rules: [], analyzer: [] }, config);
       const inet = r.matrix.filter((m) => m.zone.startsWith('internet@'));
@@ -442,7 +468,6 @@ describe('mutation tests: every hand-made violation is caught', () => {
   for (const m of MUTATIONS) {
     test(m.label, () => {
       const d = freshAssembly(m.config ?? 'pilot');
-      if (m.hub) addHub(d);
       assert.equal(check(d).verdict, 'match', 'the unmutated assembly matches');
       m.apply(d);
       const r = check(d);

@@ -16,8 +16,8 @@ for (const name of Object.keys(SHIPPED_CONFIGS)) {
     const s = synthShipped(name);
     const cfg = s.config;
 
-    test('one stack per municipality and zone, named <Config>-<Municipality>-<Zone>, plus the log archive', () => {
-      const expected = [securityCloudStackName(cfg.name, 'LogArchive'), ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
+    test('one stack per municipality and zone, named <Config>-<Municipality>-<Zone>, plus the log archive and the security cloud', () => {
+      const expected = [securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
       assert.deepEqual([...s.templates.keys()].sort(), expected.sort());
     });
 

@@ -464,7 +464,7 @@ function filterReaches(g: Graph, zv: ZoneVpc, all: ZoneVpc[]): Reach[] {
     for (const { r, rule } of ingressOf(sg)) {
       const text = g.model.literal(r.stack, rule.CidrIp);
       for (const src of sources(text)) {
-        const from = src.kind === 'zone' ? { zone: src.zone, municipality: src.municipality, vpc: src.vpc } : { zone: 'security-cloud' as ZoneName, vpc: 'internet' };
+        const from = src.kind === 'zone' ? { zone: src.zone, municipality: src.municipality, vpc: src.vpc } : { zone: 'public-internet' as ZoneName, vpc: 'internet' };
         const port = Number(rule.FromPort);
         out.push({ from, to: { kind: 'zone', ...to }, mechanism: 'security-group', ports: Number.isFinite(port) && port >= 0 ? [port] : [], inspected: false, hops: [hop(r, `ingress from ${text} port ${rule.FromPort ?? 'all'}-${rule.ToPort ?? 'all'}`)] });
       }
@@ -474,7 +474,7 @@ function filterReaches(g: Graph, zv: ZoneVpc, all: ZoneVpc[]): Reach[] {
     if (entry.props.Egress === true || entry.props.Egress === 'true' || String(entry.props.RuleAction).toLowerCase() !== 'allow') continue;
     const text = g.model.literal(entry.stack, entry.props.CidrBlock);
     for (const src of sources(text)) {
-      const from = src.kind === 'zone' ? { zone: src.zone, municipality: src.municipality, vpc: src.vpc } : { zone: 'security-cloud' as ZoneName, vpc: 'internet' };
+      const from = src.kind === 'zone' ? { zone: src.zone, municipality: src.municipality, vpc: src.vpc } : { zone: 'public-internet' as ZoneName, vpc: 'internet' };
       out.push({ from, to: { kind: 'zone', ...to }, mechanism: 'network-acl', ports: [], inspected: false, hops: [hop(entry, `NACL allows ${text} protocol ${entry.props.Protocol}`)] });
     }
   }
@@ -532,20 +532,28 @@ export function computeReaches(model: CloudModel): { reaches: Reach[]; zones: Zo
 function dedupe(reaches: Reach[]): Reach[] {
   const seen = new Map<string, Reach>();
   for (const r of reaches) {
-    const k = `${r.from.vpc}|${r.from.zone}|${targetLabel(r.to)}|${r.mechanism}|${r.hops.map((h) => h.resource).join('>')}`;
+    const k = `${r.from.vpc}|${r.from.zone}|${targetLabel(r.to)}|${r.mechanism}|${(r.ports ?? []).join(',')}|${r.hops.map((h) => `${h.resource}:${h.note}`).join('>')}`;
     if (!seen.has(k)) seen.set(k, r);
   }
   return [...seen.values()];
 }
 
 function permits(c: Crossing, r: Reach): boolean {
-  if (c.from !== r.from.zone || (c.municipality && c.municipality !== r.from.municipality)) return false;
+  if (c.from !== r.from.zone || (c.municipality && r.from.zone !== 'public-internet' && c.municipality !== r.from.municipality)) return false;
   if (c.to === 'aws-apis') return r.to.kind === 'aws-api' && (c.services ?? []).includes(r.to.service);
   if (c.to === 'internet') return r.to.kind === 'internet' && r.mechanism === 'route';
   if (r.to.kind !== 'zone' || r.to.zone !== c.to) return false;
   if (c.to !== 'security-cloud' && c.municipality && r.to.municipality !== c.municipality) return false;
-  if (c.mechanism === 'privatelink') return r.mechanism === 'privatelink' && (r.ports ?? []).every((p) => c.ports.includes(p));
-  return (r.ports ?? []).length > 0 && (r.ports ?? []).every((p) => c.ports.includes(p));
+  const portsOk = (r.ports ?? []).length > 0 && (r.ports ?? []).every((p) => c.ports.includes(p));
+  switch (r.mechanism) {
+    case 'privatelink':
+      return c.mechanism === 'privatelink' && portsOk;
+    case 'route':
+      // Route-level reach has no ports; the crossing's mechanism must be a routed one, and inspected when it says so.
+      return (c.mechanism === 'tgw-firewall-nat' && r.inspected) || c.mechanism === 'routes-and-security-groups';
+    default:
+      return portsOk;
+  }
 }
 
 function crossingHolds(c: Crossing, reaches: Reach[]): boolean {
@@ -584,7 +592,7 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
       kind: 'forbidden-reach',
       zone: r.to.kind === 'zone' && (r.mechanism === 'security-group' || r.mechanism === 'network-acl') ? r.to.zone : r.from.zone,
       municipality: r.to.kind === 'zone' && (r.mechanism === 'security-group' || r.mechanism === 'network-acl') ? r.to.municipality : r.from.municipality,
-      message: `${subject} ${what} ${object === 'security-cloud' && r.from.vpc === 'internet' ? '0.0.0.0/0 (anywhere)' : object} via ${r.mechanism}${r.ports?.length ? ` (ports ${r.ports.join(', ')})` : ''}, which no crossing permits`,
+      message: `${subject} ${what} ${r.from.zone === 'public-internet' ? '0.0.0.0/0 (anywhere)' : object} via ${r.mechanism}${r.ports?.length ? ` (ports ${r.ports.join(', ')})` : ''}, which no crossing permits`,
       hops: r.hops,
     });
   }

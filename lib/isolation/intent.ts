@@ -70,7 +70,7 @@ export const DESIGN_RULES = [
 ];
 
 /** Builds the intent of a config. Enforcing resources are listed by construct path; logical ids are added after synthesis. */
-export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone: (typeof ZONES)[number]) => string): IsolationIntent {
+export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone: (typeof ZONES)[number]) => string, hubStack: string): IsolationIntent {
   const zones: IntentZone[] = [];
   const crossings: Crossing[] = [];
   for (const m of cfg.municipalities) {
@@ -95,6 +95,32 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       });
     }
     const internetStack = stackName(m.code, 'internet');
+    const hub = hubStack;
+    const tenantEnforcement = [
+      { stack: internetStack, constructPath: `${internetStack}/SecurityCloud/Attachment`, role: 'Transit Gateway attachment of the internet zone' },
+      { stack: hub, constructPath: `${hub}/Hub/TenantsDefault`, role: 'tenants route table: 0.0.0.0/0 to the firewall' },
+      { stack: hub, constructPath: `${hub}/Inspection/Firewall`, role: 'Network Firewall attached to the Transit Gateway' },
+    ];
+    crossings.push({
+      id: 'X7',
+      municipality: m.code,
+      from: 'internet',
+      to: 'internet',
+      mechanism: 'tgw-firewall-nat',
+      ports: [80, 443, 25, 587, 123],
+      description: 'internet zone reaches the internet only through the security cloud: Transit Gateway → Network Firewall → NAT → internet gateway, both directions inspected',
+      enforcedBy: tenantEnforcement,
+    });
+    crossings.push({
+      id: 'X7',
+      municipality: m.code,
+      from: 'internet',
+      to: 'security-cloud',
+      mechanism: 'tgw-firewall-nat',
+      ports: [25],
+      description: 'the internet zone answers the MX gateway in the security cloud (SMTP), through the firewall',
+      enforcedBy: tenantEnforcement,
+    });
     crossings.push({
       id: 'X2',
       municipality: m.code,
@@ -108,6 +134,15 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     });
   }
   zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false });
+  crossings.push({
+    id: 'X7',
+    from: 'public-internet',
+    to: 'security-cloud',
+    mechanism: 'routes-and-security-groups',
+    ports: [25],
+    description: 'inbound mail: anyone on the internet reaches the public MX (NLB) of the security cloud on SMTP only',
+    enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
+  });
   return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, rules: DESIGN_RULES };
 }
 

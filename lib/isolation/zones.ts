@@ -1,7 +1,8 @@
 import { MUNICIPALITY_TAG, ZONE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, keyOf, tagsOf } from './model';
 
-export type ZoneName = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud' | 'lgwan-network';
+/** Zones of DESIGN section 2, plus `public-internet`: the real internet as a source of inbound traffic. */
+export type ZoneName = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud' | 'lgwan-network' | 'public-internet';
 export const ISOLATED: readonly ZoneName[] = ['mynumber', 'lgwan', 'transfer'];
 
 export interface ZoneVpc {

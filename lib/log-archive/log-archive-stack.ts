@@ -21,6 +21,8 @@ export interface LogArchiveStackProps extends StackProps {
 
 /** Key prefix under which VPC flow logs land: `vpc-flow-logs/<code>/<zone>/`. */
 export const FLOW_LOG_PREFIX = 'vpc-flow-logs';
+/** Prefixes that AWS log delivery may write: VPC flow logs, Network Firewall logs, DNS query logs. */
+export const LOG_DELIVERY_PREFIXES = [FLOW_LOG_PREFIX, 'network-firewall', 'dns-query-logs'];
 
 /**
  * The log archive (DESIGN section 3, "Logs"): one KMS-encrypted, TLS-only,
@@ -137,7 +139,7 @@ export class LogArchiveStack extends Stack {
         sid: 'AWSLogDeliveryWrite',
         principals: [logDelivery],
         actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects(`${FLOW_LOG_PREFIX}/*`)],
+        resources: LOG_DELIVERY_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}/*`)),
         conditions: {
           StringEquals: { 'aws:SourceAccount': sourceAccounts, 's3:x-amz-acl': 'bucket-owner-full-control' },
         },

@@ -4,11 +4,15 @@ import { Municipality, ThreeTierConfig, Zone } from '../../config/schema';
 import { logArchiveBucketName } from '../core/naming';
 import { tagZone } from '../core/tags';
 import { ZoneVpc } from './zone-vpc';
+import type { SecurityCloudStack } from '../security-cloud/security-cloud-stack';
+import { TenantAttachment } from '../security-cloud/tenant';
 
 export interface ZoneStackProps extends StackProps {
   readonly config: ThreeTierConfig;
   readonly municipality: Municipality;
   readonly zone: Zone;
+  /** For the internet zone: the security cloud stack, when it is in the same account. */
+  readonly securityCloud?: SecurityCloudStack;
 }
 
 /**
@@ -17,6 +21,7 @@ export interface ZoneStackProps extends StackProps {
  */
 export class ZoneStack extends Stack {
   readonly zoneVpc: ZoneVpc;
+  readonly tenant?: TenantAttachment;
   private readonly azs: string[];
 
   constructor(scope: Construct, id: string, props: ZoneStackProps) {
@@ -36,6 +41,16 @@ export class ZoneStack extends Stack {
       flowLogAggregationSeconds: cfg.sizing.flowLogAggregationSeconds,
     });
     ZoneVpc.acknowledgeDefaultSgProvider(this);
+    if (zone === 'internet') {
+      const archive = logArchiveBucketName(cfg.name, cfg.account ?? Aws.ACCOUNT_ID, cfg.region);
+      this.tenant = new TenantAttachment(this, 'SecurityCloud', {
+        config: cfg,
+        municipality: m,
+        vpc: this.zoneVpc.vpc,
+        hub: props.securityCloud,
+        logArchiveBucketArn: `arn:${Aws.PARTITION}:s3:::${archive}`,
+      });
+    }
   }
 
   /** AZs come from config: synth never looks them up. */

@@ -89,78 +89,61 @@ export function zoneTags(zone: string, code?: string): { Key: string; Value: str
   return [{ Key: 'ThreeTier:Zone', Value: zone }, ...(code ? [{ Key: 'ThreeTier:Municipality', Value: code }] : [])];
 }
 
-/**
- * Adds a minimal security-cloud hub to an assembly, in the shape DESIGN
- * section 3 (X7) asks for: a Transit Gateway without default association or
- * propagation; a tenants route table with 0.0.0.0/0 to a TGW-attached
- * Network Firewall and blackholes for private ranges; a firewall route table
- * that reaches the egress VPC and each tenant; an egress VPC with NAT and
- * internet gateway whose return route goes back through the firewall. Every
- * internet zone attaches to it from its own stack through exports/imports,
- * and the intent gains X7 for each municipality.
- */
-export function addHub(dir: string, egressCidr = '10.0.0.0/18'): void {
-  const sc = securityCloudStack(dir);
-  const fwAtt = { 'Fn::GetAtt': ['HubFirewall', 'TransitGatewayAttachmentId'] };
-  editTemplate(dir, sc, (t) => {
-    const R = t.Resources as Record<string, any>;
-    const sct = zoneTags('security-cloud');
-    R.HubTgw = { Type: 'AWS::EC2::TransitGateway', Properties: { DefaultRouteTableAssociation: 'disable', DefaultRouteTablePropagation: 'disable', AutoAcceptSharedAttachments: 'disable', Tags: sct } };
-    for (const rt of ['HubTenantRt', 'HubFirewallRt', 'HubEgressRt']) R[rt] = { Type: 'AWS::EC2::TransitGatewayRouteTable', Properties: { TransitGatewayId: { Ref: 'HubTgw' } } };
-    R.HubPolicy = { Type: 'AWS::NetworkFirewall::FirewallPolicy', Properties: { FirewallPolicyName: 'hub', FirewallPolicy: { StatelessDefaultActions: ['aws:forward_to_sfe'], StatelessFragmentDefaultActions: ['aws:forward_to_sfe'], StatefulDefaultActions: ['aws:drop_strict'], StatefulEngineOptions: { RuleOrder: 'STRICT_ORDER' } } } };
-    R.HubFirewall = { Type: 'AWS::NetworkFirewall::Firewall', Properties: { FirewallName: 'hub', FirewallPolicyArn: { Ref: 'HubPolicy' }, TransitGatewayId: { Ref: 'HubTgw' }, AvailabilityZoneMappings: [{ AvailabilityZone: 'ap-northeast-1a' }, { AvailabilityZone: 'ap-northeast-1c' }] } };
-    R.HubFirewallAssoc = { Type: 'AWS::EC2::TransitGatewayRouteTableAssociation', Properties: { TransitGatewayAttachmentId: fwAtt, TransitGatewayRouteTableId: { Ref: 'HubFirewallRt' } } };
-    R.HubEgressVpc = { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: egressCidr, Tags: sct } };
-    R.HubEgressFlowLog = { Type: 'AWS::EC2::FlowLog', Properties: { ResourceId: { Ref: 'HubEgressVpc' }, ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 's3', LogDestination: 'arn:aws:s3:::archive' } };
-    const base = egressCidr.split('/')[0].split('.').slice(0, 2).join('.');
-    R.HubTgwSubnet = { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'HubEgressVpc' }, CidrBlock: `${base}.0.0/24`, Tags: sct } };
-    R.HubPublicSubnet = { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'HubEgressVpc' }, CidrBlock: `${base}.1.0/24`, Tags: sct } };
-    for (const [rt, subnet] of [['HubTgwSubnetRt', 'HubTgwSubnet'], ['HubPublicRt', 'HubPublicSubnet']]) {
-      R[rt] = { Type: 'AWS::EC2::RouteTable', Properties: { VpcId: { Ref: 'HubEgressVpc' }, Tags: sct } };
-      R[`${rt}Assoc`] = { Type: 'AWS::EC2::SubnetRouteTableAssociation', Properties: { SubnetId: { Ref: subnet }, RouteTableId: { Ref: rt } } };
-    }
-    R.HubIgw = { Type: 'AWS::EC2::InternetGateway', Properties: { Tags: sct } };
-    R.HubIgwAttach = { Type: 'AWS::EC2::VPCGatewayAttachment', Properties: { VpcId: { Ref: 'HubEgressVpc' }, InternetGatewayId: { Ref: 'HubIgw' } } };
-    R.HubEip = { Type: 'AWS::EC2::EIP', Properties: { Domain: 'vpc', Tags: sct } };
-    R.HubNat = { Type: 'AWS::EC2::NatGateway', Properties: { SubnetId: { Ref: 'HubPublicSubnet' }, AllocationId: { 'Fn::GetAtt': ['HubEip', 'AllocationId'] }, Tags: sct } };
-    R.HubTgwSubnetDefault = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: 'HubTgwSubnetRt' }, DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: 'HubNat' } } };
-    R.HubPublicDefault = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: 'HubPublicRt' }, DestinationCidrBlock: '0.0.0.0/0', GatewayId: { Ref: 'HubIgw' } } };
-    R.HubPublicReturn = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: 'HubPublicRt' }, DestinationCidrBlock: '10.0.0.0/8', TransitGatewayId: { Ref: 'HubTgw' } } };
-    R.HubEgressAttach = { Type: 'AWS::EC2::TransitGatewayVpcAttachment', Properties: { TransitGatewayId: { Ref: 'HubTgw' }, VpcId: { Ref: 'HubEgressVpc' }, SubnetIds: [{ Ref: 'HubTgwSubnet' }], Options: { ApplianceModeSupport: 'enable' } } };
-    R.HubEgressAssoc = { Type: 'AWS::EC2::TransitGatewayRouteTableAssociation', Properties: { TransitGatewayAttachmentId: { Ref: 'HubEgressAttach' }, TransitGatewayRouteTableId: { Ref: 'HubEgressRt' } } };
-    R.HubEgressReturn = { Type: 'AWS::EC2::TransitGatewayRoute', Properties: { TransitGatewayRouteTableId: { Ref: 'HubEgressRt' }, DestinationCidrBlock: '10.0.0.0/8', TransitGatewayAttachmentId: fwAtt } };
-    R.HubFirewallDefault = { Type: 'AWS::EC2::TransitGatewayRoute', Properties: { TransitGatewayRouteTableId: { Ref: 'HubFirewallRt' }, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayAttachmentId: { Ref: 'HubEgressAttach' } } };
-    R.HubTenantDefault = { Type: 'AWS::EC2::TransitGatewayRoute', Properties: { TransitGatewayRouteTableId: { Ref: 'HubTenantRt' }, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayAttachmentId: fwAtt } };
-    for (const [i, cidr] of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].entries()) {
-      R[`HubTenantBlackhole${i}`] = { Type: 'AWS::EC2::TransitGatewayRoute', Properties: { TransitGatewayRouteTableId: { Ref: 'HubTenantRt' }, DestinationCidrBlock: cidr, Blackhole: true } };
-    }
-    t.Outputs = {
-      ...(t.Outputs ?? {}),
-      HubTgwOut: { Value: { Ref: 'HubTgw' }, Export: { Name: 'hub-tgw' } },
-      HubTenantRtOut: { Value: { Ref: 'HubTenantRt' }, Export: { Name: 'hub-tenant-rt' } },
-      HubFirewallRtOut: { Value: { Ref: 'HubFirewallRt' }, Export: { Name: 'hub-firewall-rt' } },
-    };
+export function hubStack(dir: string): string {
+  const name = stackNames(dir).find((s) => Object.values(readTemplate(dir, s).Resources).some((r) => r.Type === 'AWS::EC2::TransitGateway'));
+  if (!name) throw new Error('no security cloud hub in the assembly');
+  return name;
+}
+
+export interface HubIds {
+  stack: string;
+  tgw: string;
+  tenants: string;
+  firewall: string;
+  egress: string;
+  tenantsDefault: string;
+  blackholes: string[];
+  egressAttachment: string;
+  egressReturns: string[];
+  policy: string;
+}
+
+function nameTag(r: any): string {
+  return (r.Properties?.Tags ?? []).find((t: any) => t.Key === 'Name')?.Value ?? '';
+}
+
+/** Logical ids of the real hub's parts, found by type and Name tag (as a reviewer would). */
+export function hubIds(dir: string): HubIds {
+  const stack = hubStack(dir);
+  const t = readTemplate(dir, stack);
+  const of = (type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
+  const table = (suffix: string) => of('AWS::EC2::TransitGatewayRouteTable').find(([, r]) => nameTag(r).endsWith(`-${suffix}`))![0];
+  const tenants = table('tenants');
+  const egress = table('egress');
+  const routesIn = (tbl: string) => of('AWS::EC2::TransitGatewayRoute').filter(([, r]) => r.Properties!.TransitGatewayRouteTableId?.Ref === tbl);
+  return {
+    stack,
+    tgw: of('AWS::EC2::TransitGateway')[0][0],
+    tenants,
+    firewall: table('firewall'),
+    egress,
+    tenantsDefault: routesIn(tenants).find(([, r]) => r.Properties!.DestinationCidrBlock === '0.0.0.0/0')![0],
+    blackholes: routesIn(tenants).filter(([, r]) => r.Properties!.Blackhole).map(([id]) => id),
+    egressAttachment: of('AWS::EC2::TransitGatewayVpcAttachment')[0][0],
+    egressReturns: routesIn(egress).map(([id]) => id),
+    policy: of('AWS::NetworkFirewall::FirewallPolicy')[0][0],
+  };
+}
+
+/** Exports a hub resource (adds an Output) and returns the Fn::ImportValue that other stacks use. */
+export function importOf(dir: string, stack: string, logicalId: string): { 'Fn::ImportValue': string } {
+  const name = `mutation-${logicalId}`;
+  editTemplate(dir, stack, (t) => {
+    t.Outputs = { ...(t.Outputs ?? {}), [`Mut${logicalId}`]: { Value: { Ref: logicalId }, Export: { Name: name } } };
   });
-  const codes: string[] = [];
-  for (const s of stackNames(dir)) {
-    const t = readTemplate(dir, s);
-    const vpc = Object.values(t.Resources).find((r) => r.Type === 'AWS::EC2::VPC');
-    if (!vpc || tag(vpc.Properties, 'ThreeTier:Zone') !== 'internet') continue;
-    const code = tag(vpc.Properties, 'ThreeTier:Municipality')!;
-    codes.push(code);
-    editTemplate(dir, s, (tt) => {
-      const R = tt.Resources as Record<string, any>;
-      R.TenantAttach = { Type: 'AWS::EC2::TransitGatewayVpcAttachment', Properties: { TransitGatewayId: { 'Fn::ImportValue': 'hub-tgw' }, VpcId: { Ref: vpcId(tt) }, SubnetIds: subnetIds(tt, 'attachment').map((id) => ({ Ref: id })), Tags: zoneTags('internet', code) } };
-      R.TenantAssoc = { Type: 'AWS::EC2::TransitGatewayRouteTableAssociation', Properties: { TransitGatewayAttachmentId: { Ref: 'TenantAttach' }, TransitGatewayRouteTableId: { 'Fn::ImportValue': 'hub-tenant-rt' } } };
-      R.TenantPropagation = { Type: 'AWS::EC2::TransitGatewayRouteTablePropagation', Properties: { TransitGatewayAttachmentId: { Ref: 'TenantAttach' }, TransitGatewayRouteTableId: { 'Fn::ImportValue': 'hub-firewall-rt' } } };
-      for (const [i, subnet] of subnetIds(tt, 'workload').entries()) {
-        R[`TenantDefault${i}`] = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: routeTableOf(tt, subnet) }, DestinationCidrBlock: '0.0.0.0/0', TransitGatewayId: { 'Fn::ImportValue': 'hub-tgw' } } };
-      }
-    });
-  }
-  editIntent(dir, (i) => {
-    for (const code of codes) {
-      i.crossings.push({ id: 'X7', municipality: code, from: 'internet', to: 'internet', mechanism: 'tgw-firewall-nat', ports: [80, 443], description: 'web egress through the security cloud (test hub)', enforcedBy: [] });
-    }
-  });
+  return { 'Fn::ImportValue': name };
+}
+
+export function resourcesOf(t: CfnTemplate, type: string): [string, any][] {
+  return Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 }

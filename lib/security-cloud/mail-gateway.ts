@@ -1,0 +1,102 @@
+import { Construct } from 'constructs';
+import { Duration, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
+import { ThreeTierConfig } from '../../config/schema';
+import { acknowledge, controlTower } from '../compliance/acknowledge';
+
+export interface MailGatewayProps {
+  readonly config: ThreeTierConfig;
+  readonly vpc: ec2.IVpc;
+  readonly publicSubnets: ec2.SubnetSelection;
+  readonly hostSubnets: ec2.SubnetSelection;
+  /** Internet-zone CIDRs of the tenants the gateway forwards to (SMTP only). */
+  readonly tenantCidrs: string[];
+}
+
+/**
+ * The inbound mail gateway's infrastructure (the public MX): an
+ * internet-facing NLB on port 25 in front of an auto-scaling host group in
+ * the security cloud. The hosts may send SMTP only to the tenants'
+ * internet-zone relays (over the Transit Gateway, through the firewall) and
+ * HTTPS out for SSM and packages. The relay software itself comes with the
+ * mail crossings; these hosts are SSM-managed, without SSH or keys.
+ */
+export class MailGateway extends Construct {
+  readonly nlb: elbv2.NetworkLoadBalancer;
+  readonly group: asg.AutoScalingGroup;
+  readonly hostSg: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: MailGatewayProps) {
+    super(scope, id);
+    const mg = props.config.securityCloud.mailGateway;
+
+    const nlbSg = new ec2.SecurityGroup(this, 'NlbSg', { vpc: props.vpc, description: 'Public MX: SMTP from anywhere', allowAllOutbound: false });
+    nlbSg.addIngressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(25), 'SMTP from the internet (public MX)');
+    const mx = 'This is the public MX: senders anywhere on the internet must reach port 25, and only port 25 is open.';
+    acknowledge(nlbSg.node.defaultChild!, 'AwsSolutions-EC23', mx);
+    acknowledge(nlbSg.node.defaultChild!, controlTower('vpc_sg_open_only_to_authorized_ports_check'), mx);
+    acknowledge(nlbSg.node.defaultChild!, controlTower('vpc_sg_restricted_common_ports_check'), mx);
+
+    this.hostSg = new ec2.SecurityGroup(this, 'HostSg', { vpc: props.vpc, description: 'MX gateway hosts: SMTP in from the NLB, SMTP out to tenant relays only', allowAllOutbound: false });
+    nlbSg.addEgressRule(this.hostSg, ec2.Port.tcp(25), 'to the gateway hosts');
+    this.hostSg.addIngressRule(nlbSg, ec2.Port.tcp(25), 'SMTP from the public NLB');
+    for (const cidr of props.tenantCidrs) this.hostSg.addEgressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(25), `SMTP to the tenant relay in ${cidr}`);
+    this.hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS for SSM and OS packages (through NAT)');
+
+    const role = new iam.Role(this, 'HostRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+      description: 'MX gateway hosts: SSM management only',
+    });
+    acknowledge(role.node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]', 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager and Patch Manager; no SSH keys exist.');
+
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands('systemctl enable --now amazon-ssm-agent', 'echo "three-tier MX gateway host: relay software is installed by the mail deployment" > /etc/motd');
+    const template = new ec2.LaunchTemplate(this, 'Template', {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      instanceType: new ec2.InstanceType(mg.instanceTypes[0]),
+      role,
+      securityGroup: this.hostSg,
+      userData,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      detailedMonitoring: true,
+      associatePublicIpAddress: false,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(16, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+    });
+
+    this.group = new asg.AutoScalingGroup(this, 'Hosts', {
+      vpc: props.vpc,
+      vpcSubnets: props.hostSubnets,
+      minCapacity: mg.minHosts,
+      maxCapacity: mg.maxHosts,
+      mixedInstancesPolicy: {
+        launchTemplate: template,
+        launchTemplateOverrides: mg.instanceTypes.map((t) => ({ instanceType: new ec2.InstanceType(t) })),
+        instancesDistribution: { onDemandPercentageAboveBaseCapacity: 100 },
+      },
+      healthChecks: asg.HealthChecks.withAdditionalChecks({ additionalTypes: [asg.AdditionalHealthCheckType.ELB], gracePeriod: Duration.minutes(5) }),
+      groupMetrics: [asg.GroupMetrics.all()],
+    });
+    this.group.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
+    const cfnGroup = this.group.node.defaultChild as asg.CfnAutoScalingGroup;
+    // Name the AZs too (with the subnets), so the group visibly spans all of them.
+    cfnGroup.availabilityZones = props.config.availabilityZones;
+    acknowledge(cfnGroup, 'CloudFormation-Validate::W3010', 'Availability zones come from the config on purpose (no lookups at synth); the group spans exactly the AZs of its subnets.');
+    acknowledge(cfnGroup, 'AwsSolutions-EC26', 'The EBS volume is encrypted in the launch template (Encrypted: true); this rule cannot follow the launch template reference from the group.');
+    acknowledge(this.group.node.defaultChild!, 'AwsSolutions-AS3', 'Scaling notifications would duplicate the group metrics and the CloudWatch alarms already watched by the SOC.');
+
+    this.nlb = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
+      vpc: props.vpc,
+      internetFacing: true,
+      vpcSubnets: props.publicSubnets,
+      securityGroups: [nlbSg],
+      crossZoneEnabled: true,
+      deletionProtection: true,
+    });
+    const noLogs = 'NLB access logs are written only for TLS listeners; this plain TCP/25 listener (STARTTLS happens inside SMTP) is recorded by the VPC flow logs of the security cloud.';
+    acknowledge(this.nlb.node.defaultChild!, 'AwsSolutions-ELB2', noLogs);
+    acknowledge(this.nlb.node.defaultChild!, controlTower('elbv2_logging_enabled_check'), noLogs);
+    const listener = this.nlb.addListener('Smtp', { port: 25, protocol: elbv2.Protocol.TCP });
+    listener.addTargets('Hosts', { port: 25, protocol: elbv2.Protocol.TCP, targets: [this.group], healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) }, deregistrationDelay: Duration.seconds(60) });
+  }
+}

@@ -1,0 +1,60 @@
+import { Construct } from 'constructs';
+import { Annotations, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { Municipality, ThreeTierConfig } from '../../config/schema';
+import { SUBNET_GROUPS } from '../network/zone-vpc';
+import { DnsFirewall } from './dns-firewall';
+import type { SecurityCloudStack } from './security-cloud-stack';
+
+export interface TenantAttachmentProps {
+  readonly config: ThreeTierConfig;
+  readonly municipality: Municipality;
+  readonly vpc: ec2.Vpc;
+  /** The hub stack when it is in this municipality's account (cross-stack references work). */
+  readonly hub?: SecurityCloudStack;
+  readonly logArchiveBucketArn: string;
+}
+
+/**
+ * One tenant's side of the security cloud, built in the municipality's
+ * internet-zone stack so the hub's template never grows with tenants: the
+ * Transit Gateway attachment (attachment subnets), its association with the
+ * tenants route table and propagation into the firewall route table, the
+ * default route of every workload subnet to the hub, the DNS Firewall
+ * association and DNS query logging under `dns-query-logs/<code>/`.
+ */
+export class TenantAttachment extends Construct {
+  readonly attachment?: ec2.CfnTransitGatewayVpcAttachment;
+
+  constructor(scope: Construct, id: string, props: TenantAttachmentProps) {
+    super(scope, id);
+    const { config: cfg, municipality: m, vpc, hub } = props;
+    const tgwId = hub ? hub.hub.tgw.ref : cfg.securityCloud.transitGatewayId;
+    if (!tgwId) {
+      Annotations.of(this).addWarningV2(
+        'three-tier:not-attached',
+        `municipality ${m.code} is in account ${m.account} and the security cloud in another: deploy the security cloud, then set securityCloud.transitGatewayId (see README, multi-account). Until then its internet zone has no way out.`,
+      );
+      return;
+    }
+    const subnets = vpc.selectSubnets({ subnetGroupName: SUBNET_GROUPS.attachment });
+    this.attachment = new ec2.CfnTransitGatewayVpcAttachment(this, 'Attachment', {
+      transitGatewayId: tgwId,
+      vpcId: vpc.vpcId,
+      subnetIds: subnets.subnetIds,
+      options: { DnsSupport: 'enable' },
+      tags: [{ key: 'Name', value: `${cfg.name}-${m.code}-internet` }],
+    });
+    if (hub) {
+      new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
+      new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
+      DnsFirewall.associate(this, 'DnsFirewall', hub.dnsFirewall.ruleGroup.attrId, vpc.vpcId);
+    } else {
+      Annotations.of(this).addInfoV2('three-tier:cross-account', `municipality ${m.code}: the hub associates this attachment once municipalities[].transitGatewayAttachmentId is set; associate the RAM-shared DNS Firewall rule group in this account.`);
+    }
+    vpc.selectSubnets({ subnetGroupName: SUBNET_GROUPS.workload }).subnets.forEach((subnet, i) => {
+      const route = new ec2.CfnRoute(this, `Default${i}`, { routeTableId: subnet.routeTable.routeTableId, destinationCidrBlock: '0.0.0.0/0', transitGatewayId: tgwId });
+      route.addResourceDependency(this.attachment!);
+    });
+    DnsFirewall.queryLogs(this, 'DnsQueryLogs', props.logArchiveBucketArn, m.code, vpc.vpcId);
+  }
+}
