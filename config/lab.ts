@@ -3,7 +3,7 @@ import { ThreeTierConfigInput } from './schema';
 /**
  * The pilot's shape at the cheapest sizes, for a throw-away lab account:
  * interface endpoints in one AZ, a 7-day log retention in GOVERNANCE mode so
- * the lab can be torn down, and the same four zones.
+ * the lab can be torn down, one MX host, and the same four zones.
  */
 export const lab: ThreeTierConfigInput = {
   name: 'lab',
@@ -12,7 +12,13 @@ export const lab: ThreeTierConfigInput = {
   availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'],
   logArchive: { retentionDays: 7, objectLockMode: 'GOVERNANCE' },
   sizing: { interfaceEndpointAzs: 1, flowLogAggregationSeconds: 600 },
-  securityCloud: { name: 'Lab', cidr: '10.0.0.0/18' },
+  securityCloud: {
+    name: 'Lab',
+    cidr: '10.0.0.0/18',
+    // One MX host on the cheapest Nitro types with encryption in transit.
+    mailGateway: { instanceTypes: ['c6a.large', 'c6i.large'], minHosts: 1, maxHosts: 1 },
+    soc: { alarmEmails: [], firewallDropThreshold: 50 },
+  },
   municipalities: [
     {
       code: '131016',

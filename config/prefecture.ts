@@ -28,7 +28,19 @@ export const prefecture: ThreeTierConfigInput = {
   availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d'],
   logArchive: { retentionDays: 365, objectLockMode: 'COMPLIANCE' },
   sizing: { interfaceEndpointAzs: 2, flowLogAggregationSeconds: 600 },
-  securityCloud: { name: 'Kanagawa', cidr: SECURITY_CLOUD_CIDR },
+  securityCloud: {
+    name: 'Kanagawa',
+    cidr: SECURITY_CLOUD_CIDR,
+    firewall: {
+      domainMode: 'denylist',
+      domains: ['.example-malware.invalid', '.example-phishing.invalid'],
+      managedThreatGroups: ['ThreatSignaturesBotnetStrictOrder', 'ThreatSignaturesMalwareStrictOrder', 'ThreatSignaturesExploitsStrictOrder', 'MalwareDomainsStrictOrder', 'BotNetCommandAndControlDomainsStrictOrder'],
+    },
+    dns: { managedDomainLists: ['AWSManagedDomainsMalwareDomainList', 'AWSManagedDomainsBotnetCommandandControl', 'AWSManagedDomainsAggregateThreatList'], blockDomains: ['*.example-malware.invalid'] },
+    mailGateway: { instanceTypes: ['c6i.large', 'c7i.large'], minHosts: 2, maxHosts: 6 },
+    // Replace with the prefecture SOC's address; every alarm and OK goes there.
+    soc: { alarmEmails: ['soc@example.com'], firewallDropThreshold: 500 },
+  },
   municipalities: cities.map(([code, name, nameEn, domain], n) => ({
     code,
     name,

@@ -123,6 +123,14 @@ const INVALID: [string, (c: any) => void, RegExp][] = [
   ['config name with capitals', (c) => (c.name = 'Pilot'), /^name: must be 2-20 characters of a-z/],
   ['security cloud name lower-case', (c) => (c.securityCloud.name = 'tokyo'), /^securityCloud\.name: must be a PascalCase name/],
   ['zone too small for its AZs (found by the property test)', (c) => { c.availabilityZones = ['ap-northeast-1a', 'ap-northeast-1c', 'ap-northeast-1d', 'ap-northeast-1b']; c.municipalities[0].cidrs.internet = '10.1.32.0/24'; }, /^municipalities\[0\]\.cidrs\.internet: "10\.1\.32\.0\/24" is too small for 4 availability zones .* use a \/23 or larger, or fewer AZs/],
+  ['security cloud: mail gateway min above max', (c) => (c.securityCloud.mailGateway = { minHosts: 3, maxHosts: 2 }), /^securityCloud\.mailGateway\.minHosts: is 3 but maxHosts is 2/],
+  ['security cloud: one gateway instance type', (c) => (c.securityCloud.mailGateway = { instanceTypes: ['c6i.large'] }), /^securityCloud\.mailGateway\.instanceTypes: must list at least 2 instance types/],
+  ['security cloud: firewall domain malformed', (c) => (c.securityCloud.firewall = { domains: ['bad domain'] }), /^securityCloud\.firewall\.domains\[0\]: "bad domain" is not a domain/],
+  ['security cloud: unknown managed threat group', (c) => (c.securityCloud.firewall = { managedThreatGroups: ['ThreatSignaturesBotnet'] }), /must be one of the AWS managed strict-order rule groups/],
+  ['security cloud: unknown DNS managed list', (c) => (c.securityCloud.dns = { managedDomainLists: ['Malware'] }), /^securityCloud\.dns\.managedDomainLists\[0\]: must be one of AWSManagedDomainsMalwareDomainList/],
+  ['security cloud: SOC address malformed', (c) => (c.securityCloud.soc = { alarmEmails: ['soc-at-example'] }), /^securityCloud\.soc\.alarmEmails\[0\]: must be an e-mail address/],
+  ['municipality in another region than the hub', (c) => { c.municipalities[0].region = 'ap-northeast-3'; c.municipalities[0].availabilityZones = ['ap-northeast-3a', 'ap-northeast-3b']; }, /^municipalities\[0\]\.region: is "ap-northeast-3" but the security cloud's Transit Gateway is in "ap-northeast-1"/],
+  ['attachment id for a same-account municipality', (c) => (c.municipalities[0].transitGatewayAttachmentId = 'tgw-attach-0123456789abcdef0'), /transitGatewayAttachmentId: is only for municipalities in another account/],
   ['missing zone CIDR', (c) => delete c.municipalities[0].cidrs.transfer, /^municipalities\[0\]\.cidrs\.transfer: is missing; add it/],
 ];
 
