@@ -181,3 +181,34 @@ describe('DNS Firewall managed-list resolver (custom resource handler)', () => {
     assert.equal(mock.commandCalls(ListFirewallDomainListsCommand).length, 0);
   });
 });
+
+describe('multi-account: the hub is shared with RAM', () => {
+  const base = structuredClone(SHIPPED_CONFIGS.pilot) as any;
+  base.account = '111111111111';
+  base.municipalities[0].account = '222222222222';
+  test('phase 1: RAM share to the municipality account; its internet zone is not attached yet and says so', () => {
+    const s = synth(base);
+    const [, hub] = hubTemplate(s.templates);
+    const share = Object.values(hub.Resources).find((r) => r.Type === 'AWS::RAM::ResourceShare')!;
+    assert.ok(share, 'a RAM resource share exists');
+    assert.deepEqual(share.Properties!.Principals, ['222222222222']);
+    assert.equal(share.Properties!.AllowExternalPrincipals, false);
+    assert.match(JSON.stringify(share.Properties!.ResourceArns), /transit-gateway\//);
+    const inet = s.templates.get('Pilot-131016-Internet')!;
+    assert.equal(Object.values(inet.Resources).filter((r) => r.Type === 'AWS::EC2::TransitGatewayVpcAttachment').length, 0);
+    const warnings = s.app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data)));
+    assert.ok(warnings.some((w) => /set securityCloud\.transitGatewayId/.test(w)), warnings.join('\n'));
+  });
+  test('phases 2 and 3: attachment from the configured TGW id, association and propagation in the hub', () => {
+    const cfg = structuredClone(base);
+    cfg.securityCloud.transitGatewayId = 'tgw-0123456789abcdef0';
+    cfg.municipalities[0].transitGatewayAttachmentId = 'tgw-attach-0123456789abcdef0';
+    const s = synth(cfg);
+    const inet = s.templates.get('Pilot-131016-Internet')!;
+    const att = Object.values(inet.Resources).find((r) => r.Type === 'AWS::EC2::TransitGatewayVpcAttachment')!;
+    assert.equal(att.Properties!.TransitGatewayId, 'tgw-0123456789abcdef0');
+    const [, hub] = hubTemplate(s.templates);
+    const assoc = Object.values(hub.Resources).filter((r) => r.Type === 'AWS::EC2::TransitGatewayRouteTableAssociation' && r.Properties!.TransitGatewayAttachmentId === 'tgw-attach-0123456789abcdef0');
+    assert.equal(assoc.length, 1);
+  });
+});

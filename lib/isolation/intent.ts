@@ -96,8 +96,11 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     }
     const internetStack = stackName(m.code, 'internet');
     const hub = hubStack;
+    // A municipality in another account attaches only once the hub's id is in the config (README, multi-account).
+    const sameAccount = (m.account ?? cfg.account) === (cfg.securityCloud.account ?? cfg.account);
+    const attached = sameAccount || cfg.securityCloud.transitGatewayId !== undefined;
     const tenantEnforcement = [
-      { stack: internetStack, constructPath: `${internetStack}/SecurityCloud/Attachment`, role: 'Transit Gateway attachment of the internet zone' },
+      ...(attached ? [{ stack: internetStack, constructPath: `${internetStack}/SecurityCloud/Attachment`, role: 'Transit Gateway attachment of the internet zone' }] : []),
       { stack: hub, constructPath: `${hub}/Hub/TenantsDefault`, role: 'tenants route table: 0.0.0.0/0 to the firewall' },
       { stack: hub, constructPath: `${hub}/Inspection/Firewall`, role: 'Network Firewall attached to the Transit Gateway' },
     ];

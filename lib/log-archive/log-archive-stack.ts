@@ -11,6 +11,7 @@ import {
   aws_s3 as s3,
 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
+import { denyGrantsExceptForAwsServices } from '../compliance/kms';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
@@ -62,17 +63,7 @@ export class LogArchiveStack extends Stack {
       }),
     );
 
-    // Only AWS services may create grants on this key (Control Tower CT.KMS.PR.3).
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyGrantsExceptForAwsServices',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
+    denyGrantsExceptForAwsServices(this.key);
 
     // Server access logs of the archive itself. S3 delivers access logs only to
     // SSE-S3 buckets without Object Lock default retention, hence the

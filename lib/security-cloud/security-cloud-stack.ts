@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { Aws, Stack, StackProps, Tags, aws_ec2 as ec2, aws_kms as kms, aws_iam as iam, aws_ram as ram, aws_sns as sns, aws_sns_subscriptions as subs, aws_s3 as s3 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
+import { denyGrantsExceptForAwsServices } from '../compliance/kms';
 import { acknowledge } from '../compliance/acknowledge';
 import { logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
@@ -78,16 +79,7 @@ export class SecurityCloudStack extends Stack {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
-    topicKey.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyGrantsExceptForAwsServices',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
+    denyGrantsExceptForAwsServices(topicKey);
     this.alarmTopic = new sns.Topic(this, 'SocAlarms', { displayName: `${name} SOC alarms`, masterKey: topicKey, enforceSSL: true });
     for (const email of sc.soc.alarmEmails) this.alarmTopic.addSubscription(new subs.EmailSubscription(email));
 
