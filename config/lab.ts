@@ -12,6 +12,9 @@ export const lab: ThreeTierConfigInput = {
   availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'],
   logArchive: { retentionDays: 7, objectLockMode: 'GOVERNANCE' },
   sizing: { interfaceEndpointAzs: 1, flowLogAggregationSeconds: 600 },
+  screenTransfer: { implementation: 'sbc-privatelink', port: 8443, prewarmed: 1, maxHosts: 2, instanceTypes: ['c6a.large', 'c6i.large'] },
+  // One SSM-managed probe per zone for the live checks, and a simulated LGWAN network.
+  probes: true,
   securityCloud: {
     name: 'Lab',
     cidr: '10.0.0.0/18',
@@ -31,6 +34,12 @@ export const lab: ThreeTierConfigInput = {
         transfer: '10.0.112.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
+      specificCommunications: {
+        lgwanConnection: { type: 'simulated' },
+        lgwanNetworkCidr: '10.250.0.0/24',
+        destinations: [{ name: '中間サーバー', address: '10.250.0.10', port: 443, protocol: 'tcp' }],
+        mailPeer: '10.250.0.20',
+      },
     },
   ],
 };

@@ -74,6 +74,49 @@ const zoneCidrs = z.strictObject(
   { error: 'must give one CIDR per zone: { mynumber, lgwan, internet, transfer }' },
 );
 
+const ipv4 = z.string().refine((v) => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((x) => Number(x) <= 255), { error: (iss) => `"${String(iss.input)}" is not an IPv4 address such as "192.0.2.10"` });
+
+/** How an office segment or the LGWAN network is connected: site-to-site VPN or Direct Connect. */
+const connection = z.discriminatedUnion(
+  'type',
+  [
+    z.strictObject({
+      type: z.literal('vpn'),
+      customerGatewayIp: ipv4,
+      bgpAsn: z.number().int().min(1).max(4294967294).default(65000),
+    }),
+    z.strictObject({
+      type: z.literal('direct-connect'),
+      /** The Direct Connect gateway to associate with the zone's virtual private gateway (done outside CloudFormation; see README). */
+      directConnectGatewayId: z.string().regex(/^[0-9a-f-]{36}$/, { error: 'must be a Direct Connect gateway id (a UUID)' }),
+    }),
+    z.strictObject({ type: z.literal('simulated') }),
+  ],
+  { error: 'must be { type: "vpn", customerGatewayIp }, { type: "direct-connect", directConnectGatewayId } or, in labs, { type: "simulated" }' },
+);
+
+/** Staff terminals of one tier in the office: their segment and how it is connected. */
+const terminalLanding = z.strictObject({
+  officeCidrs: z.array(cidr).min(1, { error: 'must list the office segment(s) of this tier\'s terminals' }),
+  connection,
+  /** mynumber only: terminals stream their sessions from AppStream with every data transfer disabled. */
+  streaming: z
+    .strictObject({
+      imageName: z.string().min(1, { error: 'must name the AppStream image of the My Number applications' }),
+      instanceType: z.string().default('stream.standard.small'),
+      prewarmed: z.number().int().min(1).default(1),
+    })
+    .optional(),
+});
+
+/** 特定通信: one destination in the LGWAN network that mynumber may reach. */
+const specificDestination = z.strictObject({
+  name: z.string().min(1, { error: 'must name the destination, e.g. "中間サーバー"' }),
+  address: ipv4,
+  port: z.number().int().min(1).max(65535, { error: 'must be a port 1-65535' }),
+  protocol: z.enum(['tcp', 'udp'], { error: 'must be "tcp" or "udp"' }).default('tcp'),
+});
+
 export const municipalitySchema = z.strictObject({
   code: z.string({ error: 'must be the 6-digit 全国地方公共団体コード as a string, e.g. "131016"' }),
   name: z.string({ error: 'must be the municipality name, e.g. "千代田区"' }).min(1, { error: 'must not be empty; give the municipality name, e.g. "千代田区"' }),
@@ -88,6 +131,21 @@ export const municipalitySchema = z.strictObject({
   account: account.optional(),
   region: region.optional(),
   availabilityZones: z.array(z.string()).optional(),
+  /** Per tier: the office segments of its terminals and their VPN / Direct Connect (separate per tier). */
+  terminals: z
+    .strictObject({ mynumber: terminalLanding.optional(), lgwan: terminalLanding.optional(), internet: terminalLanding.optional() })
+    .default({}),
+  /** X5 特定通信: the LGWAN connection of mynumber and the destinations it may reach, by address and port. */
+  specificCommunications: z
+    .strictObject({
+      lgwanConnection: connection,
+      /** The LGWAN network's address range (routes to anything else are refused). */
+      lgwanNetworkCidr: cidr,
+      destinations: z.array(specificDestination).min(1, { error: 'must list at least one destination, e.g. the 中間サーバー platform' }),
+      /** The LGWAN mail peer that the lgwan zone's mail server exchanges mail with (SMTP). */
+      mailPeer: ipv4.optional(),
+    })
+    .optional(),
   /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
@@ -121,6 +179,33 @@ const baseSchema = z.strictObject({
         flowLogAggregationSeconds: z.union([z.literal(60), z.literal(600)], { error: 'must be 60 or 600 (seconds)' }).default(600),
       })
       .default({ interfaceEndpointAzs: 2, flowLogAggregationSeconds: 600 }),
+    screenTransfer: z
+      .strictObject({
+        /** sbc-privatelink: self-managed DCV fleet in internet behind an NLB, reached from lgwan only through PrivateLink (fully private). appstream: AppStream 2.0 with a private streaming endpoint in lgwan. */
+        implementation: z.enum(['sbc-privatelink', 'appstream'], { error: 'must be "sbc-privatelink" (default, fully private) or "appstream"; WorkSpaces Secure Browser needs an internet portal from lgwan and is not offered under model α' }).default('sbc-privatelink'),
+        /** The one screen-transfer port (Amazon DCV: 8443). */
+        port: z.number().int().min(1).max(65535).default(8443),
+        /** Hosts kept running (or AppStream instances kept warm) so a session never waits for a boot. */
+        prewarmed: z.number().int().min(1, { error: 'must be at least 1 so the first session does not wait for a boot' }).default(2),
+        maxHosts: z.number().int().min(1).default(10),
+        instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type such as "c6i.xlarge"' })).min(2, { error: 'must list at least 2 instance types' }).default(['c6i.xlarge', 'c7i.xlarge']),
+        idleTimeoutMinutes: z.number().int().min(5).max(1440).default(60),
+        disconnectTimeoutMinutes: z.number().int().min(1).max(5760).default(30),
+        /** AppStream only: the image to stream (a browser image you built or an AWS base image name). */
+        appstreamImageName: z.string().min(1).optional(),
+        appstreamInstanceType: z.string().default('stream.standard.medium'),
+      })
+      .default({ implementation: 'sbc-privatelink', port: 8443, prewarmed: 2, maxHosts: 10, instanceTypes: ['c6i.xlarge', 'c7i.xlarge'], idleTimeoutMinutes: 60, disconnectTimeoutMinutes: 30, appstreamInstanceType: 'stream.standard.medium' }),
+    patching: z
+      .strictObject({
+        /** When isolated hosts patch through the endpoints (UTC). */
+        maintenanceWindow: z.string().regex(/^cron\(.+\)$/, { error: 'must be an SSM cron expression such as "cron(0 17 ? * SAT *)"' }).default('cron(0 17 ? * SAT *)'),
+        /** Days after release before a patch is approved. */
+        approveAfterDays: z.number().int().min(0).max(360).default(7),
+      })
+      .default({ maintenanceWindow: 'cron(0 17 ? * SAT *)', approveAfterDays: 7 }),
+    /** Lab only: one small SSM-managed probe instance per zone, for the live checks. */
+    probes: z.boolean().default(false),
     securityCloud: z.strictObject(
       {
         name: z.string().regex(/^[A-Z][A-Za-z0-9]{1,30}$/, { error: 'must be a PascalCase name of letters and digits, e.g. "Tokyo" (it becomes part of stack names)' }),
@@ -203,18 +288,31 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
     issue(ctx, ['sizing', 'interfaceEndpointAzs'], `is ${cfg.sizing.interfaceEndpointAzs} but only ${cfg.availabilityZones.length} availability zones are configured; lower it or add AZs`);
   }
 
+  const st = cfg.screenTransfer;
+  if (st.implementation === 'appstream' && !st.appstreamImageName) {
+    issue(ctx, ['screenTransfer', 'appstreamImageName'], 'is required when implementation is "appstream": name the AppStream image with the browser to stream');
+  }
+  if (st.prewarmed > st.maxHosts) {
+    issue(ctx, ['screenTransfer', 'prewarmed'], `is ${st.prewarmed} but maxHosts is ${st.maxHosts}; prewarmed must not exceed maxHosts`);
+  }
   const mg = cfg.securityCloud.mailGateway;
   if (mg.minHosts > mg.maxHosts) {
     issue(ctx, ['securityCloud', 'mailGateway', 'minHosts'], `is ${mg.minHosts} but maxHosts is ${mg.maxHosts}; minHosts must not exceed maxHosts`);
   }
 
   // Every CIDR in the config, with the path that declared it.
-  const cidrs: { path: (string | number)[]; label: string; cidr: Cidr }[] = [];
-  const addCidr = (path: (string | number)[], label: string, text: string): Cidr | undefined => {
+  const cidrs: { path: (string | number)[]; label: string; cidr: Cidr; shared?: boolean }[] = [];
+  const addCidr = (path: (string | number)[], label: string, text: string, opts: { vpc?: boolean; shared?: boolean } = {}): Cidr | undefined => {
     const parsed = parseCidr(text);
     if (typeof parsed === 'string') {
       issue(ctx, path, `"${text}" ${parsed}`);
       return undefined;
+    }
+    if (opts.vpc === false) {
+      // Office segments and the LGWAN network: any size, but never overlapping a VPC.
+      // The LGWAN network is one network, listed by every municipality: it only must not overlap the VPCs.
+      cidrs.push({ path, label, cidr: parsed, shared: opts.shared });
+      return parsed;
     }
     if (parsed.prefix < 16 || parsed.prefix > 24) {
       issue(ctx, path, `"${text}" is a /${parsed.prefix}; a VPC CIDR here must be between /16 and /24 (AWS allows /16-/28 and each AZ needs its own subnets)`);
@@ -248,6 +346,28 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
         if (plan.needed > plan.available) {
           issue(ctx, [...base, 'cidrs', zone], `"${m.cidrs[zone]}" is too small for ${azCount} availability zones (the subnets need ${plan.needed} addresses, the /${parsed.prefix} has ${plan.available}); use a /${parsed.prefix - 1} or larger, or fewer AZs`);
         }
+      }
+    }
+    for (const tier of ['lgwan', 'internet'] as const) {
+      if (m.terminals[tier]?.streaming) issue(ctx, [...base, 'terminals', tier, 'streaming'], 'is only offered for mynumber terminals; lgwan staff use the virtual browser (screenTransfer)');
+    }
+    for (const tier of ['mynumber', 'lgwan', 'internet'] as const) {
+      const t = m.terminals[tier];
+      t?.officeCidrs.forEach((c, j) => addCidr([...base, 'terminals', tier, 'officeCidrs', j], `municipalities[${i}].terminals.${tier}.officeCidrs[${j}]`, c, { vpc: false }));
+    }
+    const sc = m.specificCommunications;
+    if (sc) {
+      const net = addCidr([...base, 'specificCommunications', 'lgwanNetworkCidr'], `municipalities[${i}].specificCommunications.lgwanNetworkCidr`, sc.lgwanNetworkCidr, { vpc: false, shared: true });
+      const inNet = (ip: string): boolean => {
+        const c = parseCidr(`${ip}/32`);
+        return !!net && typeof c !== 'string' && c.start >= net.start && c.end <= net.end;
+      };
+      sc.destinations.forEach((d, j) => {
+        if (!inNet(d.address)) issue(ctx, [...base, 'specificCommunications', 'destinations', j, 'address'], `"${d.address}" is not inside lgwanNetworkCidr "${sc.lgwanNetworkCidr}"; 特定通信 go only to the LGWAN network`);
+      });
+      if (sc.mailPeer && !inNet(sc.mailPeer)) issue(ctx, [...base, 'specificCommunications', 'mailPeer'], `"${sc.mailPeer}" is not inside lgwanNetworkCidr "${sc.lgwanNetworkCidr}"`);
+      if (sc.lgwanConnection.type === 'simulated' && !cfg.probes) {
+        issue(ctx, [...base, 'specificCommunications', 'lgwanConnection'], 'is "simulated", which only a lab config (probes: true) may use; use "vpn" or "direct-connect" for a real LGWAN connection');
       }
     }
     m.lgwanMailDomains.forEach((d, j) => {
@@ -285,6 +405,7 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
   const sorted = [...cidrs].sort((a, b) => a.cidr.start - b.cidr.start || b.cidr.end - a.cidr.end);
   for (let i = 0; i < sorted.length; i++) {
     for (let j = i + 1; j < sorted.length && sorted[j].cidr.start <= sorted[i].cidr.end; j++) {
+      if (sorted[i].shared && sorted[j].shared && sorted[i].cidr.text === sorted[j].cidr.text) continue;
       if (overlaps(sorted[i].cidr, sorted[j].cidr)) {
         const [a, b] = [sorted[i], sorted[j]];
         issue(ctx, b.path, `"${b.cidr.text}" overlaps ${a.label} ("${a.cidr.text}"); every zone, municipality and the security cloud needs its own non-overlapping range`);

@@ -7,6 +7,7 @@ import { securityCloudStackName, zoneStackName } from './core/naming';
 import { LogArchiveStack } from './log-archive/log-archive-stack';
 import { SecurityCloudStack } from './security-cloud/security-cloud-stack';
 import { ZoneStack } from './network/zone-stack';
+import { wireCrossings } from './crossings/wire';
 import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
 
@@ -72,6 +73,8 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     }
     zones.set(m.code, byZone);
   }
+  const crossingStacks = wireCrossings(app, cfg, zones);
+  if (crossingStacks.simulatedLgwan) stacks.push(crossingStacks.simulatedLgwan);
   const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
   return { config: cfg, intent, logArchive, securityCloud, zones, stacks };
 }
@@ -89,7 +92,8 @@ function findByPath(app: App, constructPath: string): IConstruct | undefined {
 export function writeIsolationIntent(app: App, built: ThreeTierApp): string {
   for (const c of built.intent.crossings) {
     for (const e of c.enforcedBy) {
-      const el = findByPath(app, e.constructPath);
+      let el = findByPath(app, e.constructPath);
+      if (el && !(el instanceof CfnElement)) el = el.node.defaultChild;
       if (!(el instanceof CfnElement)) {
         throw new Error(`isolation intent: crossing ${c.id} names ${e.constructPath} (${e.role}), which is not a CloudFormation resource of this app`);
       }

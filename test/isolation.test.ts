@@ -437,7 +437,7 @@ const MUTATIONS: Mutation[] = [
     apply: (d) => editTemplate(d, zoneStack(d, CODE, 'internet'), (t) => {
       for (const [id] of resourcesOf(t, 'AWS::EC2::TransitGatewayRouteTableAssociation')) delete t.Resources[id];
     }),
-    analyzer: [/broken-crossing: permitted crossing X7 internet → internet is broken/],
+    analyzer: [/broken-crossing: permitted crossing X7 internet → public-internet is broken/],
   },
   {
     label: 'the public MX opened to every port',

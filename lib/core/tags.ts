@@ -10,7 +10,7 @@ export const ROLE_TAG = 'ThreeTier:Role';
 /** The crossing (X1-X7) a bucket or endpoint serves. */
 export const CROSSING_TAG = 'ThreeTier:Crossing';
 
-export type ZoneTagValue = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud';
+export type ZoneTagValue = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud' | 'lgwan-network';
 
 /** Tags every taggable resource under scope (VPC, subnets, route tables, security groups, endpoints, instances). */
 export function tagZone(scope: IConstruct, configName: string, zone: ZoneTagValue, municipalityCode?: string): void {

@@ -1,6 +1,7 @@
 import { Cidr, formatIpv4, parseCidr } from '../../config/cidr';
 import { Crossing, IsolationIntent } from './intent';
-import { CloudModel, Json, ResourceRef, asList, keyOf } from './model';
+import { ROLE_TAG } from '../core/tags';
+import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ISOLATED, ZoneIndex, ZoneName, ZoneVpc } from './zones';
 
 /**
@@ -34,6 +35,8 @@ export interface Reach {
   /** True when the path crosses a Network Firewall. */
   readonly inspected: boolean;
   readonly hops: Hop[];
+  /** For routed reaches: the destination CIDR of the route taken in the source's route table. */
+  readonly routeDest?: string;
 }
 
 export interface Finding {
@@ -268,6 +271,7 @@ interface TraceResult {
   readonly outcome: Target | { kind: 'drop'; why: string } | { kind: 'appliance'; what: string };
   readonly hops: Hop[];
   readonly inspected: boolean;
+  readonly firstDest?: string;
 }
 
 function hop(r: ResourceRef, note: string): Hop {
@@ -276,6 +280,12 @@ function hop(r: ResourceRef, note: string): Hop {
 
 /** Forwards one probe packet from a VPC route table until it arrives, leaves or drops. */
 function trace(g: Graph, vpc: ResourceRef, rt: ResourceRef | undefined, ip: number, startHops: Hop[]): TraceResult {
+  const state = { firstDest: undefined as string | undefined };
+  const result = traceInner(g, vpc, rt, ip, startHops, state);
+  return { ...result, firstDest: state.firstDest };
+}
+
+function traceInner(g: Graph, vpc: ResourceRef, rt: ResourceRef | undefined, ip: number, startHops: Hop[], state: { firstDest?: string }): TraceResult {
   const hops = [...startHops];
   let inspected = false;
   let curVpc = vpc;
@@ -294,12 +304,14 @@ function trace(g: Graph, vpc: ResourceRef, rt: ResourceRef | undefined, ip: numb
     }
     const route = e.route;
     const p = route.props;
+    state.firstDest ??= e.dest.text;
     hops.push(hop(route, `route ${e.dest.text}${curRt ? ` in ${keyOf(curRt)}` : ''}`));
     const target = g.model.refTo(route.stack, p.GatewayId ?? p.NatGatewayId ?? p.TransitGatewayId ?? p.VpcPeeringConnectionId ?? p.VpcEndpointId ?? p.NetworkInterfaceId ?? p.InstanceId ?? p.EgressOnlyInternetGatewayId);
     if (p.GatewayId !== undefined) {
       if (target?.type === 'AWS::EC2::VPNGateway') {
-        hops.push(hop(target, 'virtual private gateway'));
-        return { outcome: { kind: 'external', what: `vpn:${keyOf(target)}` }, hops, inspected };
+        const role = tagsOf(target.props)[ROLE_TAG];
+        hops.push(hop(target, `virtual private gateway${role ? ` (${role})` : ''}`));
+        return { outcome: { kind: 'external', what: role ? `vgw:${role}` : `vpn:${keyOf(target)}` }, hops, inspected };
       }
       const lit = g.model.literal(route.stack, p.GatewayId);
       if (target?.type === 'AWS::EC2::InternetGateway' || lit?.startsWith('igw-')) {
@@ -520,7 +532,7 @@ export function computeReaches(model: CloudModel): { reaches: Reach[]; zones: Zo
           continue;
         }
         if (o.kind === 'zone' && o.vpc === keyOf(zv.vpc)) continue; // own VPC
-        reaches.push({ from, to: o, mechanism: 'route', inspected: res.inspected, hops: res.hops });
+        reaches.push({ from, to: o, mechanism: 'route', inspected: res.inspected, hops: res.hops, routeDest: res.firstDest });
       }
     }
     reaches.push(...endpointReaches(g, zv));
@@ -541,9 +553,17 @@ function dedupe(reaches: Reach[]): Reach[] {
 function permits(c: Crossing, r: Reach): boolean {
   if (c.from !== r.from.zone || (c.municipality && r.from.zone !== 'public-internet' && c.municipality !== r.from.municipality)) return false;
   if (c.to === 'aws-apis') return r.to.kind === 'aws-api' && (c.services ?? []).includes(r.to.service);
-  if (c.to === 'internet') return r.to.kind === 'internet' && r.mechanism === 'route';
+  if (c.to === 'public-internet') return r.to.kind === 'internet' && r.mechanism === 'route';
+  const exact = r.mechanism === 'route' && r.routeDest !== undefined && (c.destinations ?? []).includes(r.routeDest);
+  if (c.to === 'office') return r.to.kind === 'external' && r.to.what.startsWith('vgw:') && r.to.what.includes('terminal-landing') && exact;
+  if (c.to === 'lgwan-network' && r.mechanism === 'route') {
+    const viaVgw = r.to.kind === 'external' && r.to.what.startsWith('vgw:') && r.to.what.includes('lgwan-network');
+    const viaPeering = r.to.kind === 'zone' && r.to.zone === 'lgwan-network';
+    return (viaVgw || viaPeering) && exact;
+  }
   if (r.to.kind !== 'zone' || r.to.zone !== c.to) return false;
-  if (c.to !== 'security-cloud' && c.municipality && r.to.municipality !== c.municipality) return false;
+  const municipalTarget = !['security-cloud', 'lgwan-network', 'public-internet'].includes(c.to);
+  if (municipalTarget && c.municipality && r.to.municipality !== c.municipality) return false;
   const portsOk = (r.ports ?? []).length > 0 && (r.ports ?? []).every((p) => c.ports.includes(p));
   switch (r.mechanism) {
     case 'privatelink':
@@ -575,6 +595,14 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
       if (r.to.kind === 'zone' && r.to.zone === 'internet' && !r.inspected) {
         findings.push({ kind: 'uninspected-path', zone: 'security-cloud', message: `the security cloud returns traffic to ${targetLabel(r.to)} without crossing the firewall`, hops: r.hops });
       }
+      continue;
+    }
+    // The LGWAN network answers 特定通信 and LGWAN mail: its return routes are part of X5 / X4.
+    if (r.from.zone === 'lgwan-network' && r.mechanism === 'route' && r.to.kind === 'zone') {
+      const to = r.to;
+      const back = intent.crossings.find((c) => c.to === 'lgwan-network' && c.from === to.zone && c.municipality === to.municipality);
+      verdicts.push({ reach: r, permittedBy: back?.id });
+      if (!back) findings.push({ kind: 'forbidden-reach', zone: 'lgwan-network', message: `lgwan-network reaches ${targetLabel(r.to)} via route, which no crossing permits`, hops: r.hops });
       continue;
     }
     const allowedBy = intent.crossings.find((c) => permits(c, r));

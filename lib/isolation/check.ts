@@ -49,8 +49,8 @@ function buildMatrix(analysis: AnalysisResult): IsolationReport['matrix'] {
   return analysis.zones.map((z) => {
     const vpc = `${z.vpc.stack}/${z.vpc.logicalId}`;
     const mine = analysis.verdicts.filter((v) => v.reach.from.vpc === vpc || (v.reach.to.kind === 'zone' && v.reach.to.vpc === vpc && (v.reach.mechanism === 'security-group' || v.reach.mechanism === 'network-acl')));
-    const cell = (pred: (t: string) => boolean): string => {
-      const hits = mine.filter((v) => v.reach.from.vpc === vpc && pred(targetLabel(v.reach.to)));
+    const cell = (pred: (t: string, by?: string) => boolean): string => {
+      const hits = mine.filter((v) => v.reach.from.vpc === vpc && pred(targetLabel(v.reach.to), v.permittedBy));
       if (hits.length === 0) return '-';
       if (hits.some((v) => !v.permittedBy)) return 'FORBIDDEN';
       return `ok ${[...new Set(hits.map((v) => v.permittedBy))].join(',')}`;
@@ -64,7 +64,10 @@ function buildMatrix(analysis: AnalysisResult): IsolationReport['matrix'] {
         'same municipality': cell((t) => z.municipality !== undefined && t !== `${z.zone}@${z.municipality}` && t.endsWith(`@${z.municipality}`)),
         'other municipalities': cell((t) => /@\d{6}$/.test(t) && !(z.municipality && t.endsWith(`@${z.municipality}`))),
         'security cloud': cell((t) => t === 'security-cloud'),
-        external: cell((t) => t.startsWith('external:') || t.startsWith('untagged-vpc:')),
+        // A zone's one VPN gateway may serve both its office and the LGWAN network: the crossing that permits the route says which.
+        'LGWAN network': cell((t, by) => t === 'lgwan-network' || (t.startsWith('external:vgw:') && (by === 'X5' || by === 'X4'))),
+        office: cell((t, by) => t.startsWith('external:vgw:') && by === 'TL'),
+        external: cell((t, by) => (t.startsWith('external:') && (!t.startsWith('external:vgw:') || by === undefined)) || t.startsWith('untagged-vpc:')),
         'admits from': inbound.length === 0 ? '-' : inbound.some((v) => !v.permittedBy) ? 'FORBIDDEN' : 'ok',
       },
     };
@@ -79,7 +82,7 @@ export function writeReport(file: string, report: IsolationReport): void {
 export function formatReport(report: IsolationReport): string {
   const lines: string[] = [];
   lines.push(`isolation check of ${report.assembly} (config "${report.config}")`, '');
-  const cols = ['internet', 'aws-apis', 'same municipality', 'other municipalities', 'security cloud', 'external', 'admits from'];
+  const cols = ['internet', 'aws-apis', 'same municipality', 'other municipalities', 'security cloud', 'LGWAN network', 'office', 'external', 'admits from'];
   const width = Math.max(4, ...report.matrix.map((r) => r.zone.length));
   const w = (c: string): number => Math.max(c.length, ...report.matrix.map((r) => (r.reaches[c] ?? '-').length));
   lines.push(`${'zone'.padEnd(width)} | ${cols.map((c) => c.padEnd(w(c))).join(' | ')}`);

@@ -14,9 +14,11 @@ import { ZoneName } from './zones';
 export const INTENT_FILE = 'isolation-intent.json';
 export const INTENT_SCHEMA = 'three-tier-isolation-intent/1';
 
-export type CrossingId = 'X1' | 'X2' | 'X3' | 'X4' | 'X5' | 'X6' | 'X7';
+/** X1-X7 of DESIGN section 3; TL: a tier's own terminal landing (office segment ↔ its zone). */
+export type CrossingId = 'X1' | 'X2' | 'X3' | 'X4' | 'X5' | 'X6' | 'X7' | 'TL';
 /** Where a crossing leads: another zone, AWS APIs (with service names) or the internet. */
-export type Destination = ZoneName | 'aws-apis' | 'internet';
+/** Where a crossing leads: a zone (incl. `public-internet`, the real internet), AWS APIs, or the tier's office segment. */
+export type Destination = ZoneName | 'aws-apis' | 'office';
 
 export interface EnforcingResource {
   readonly stack: string;
@@ -31,7 +33,9 @@ export interface Crossing {
   readonly municipality?: string;
   readonly from: ZoneName;
   readonly to: Destination;
-  readonly mechanism: 'vpc-endpoint' | 's3-gateway-endpoint' | 'privatelink' | 's3-objects' | 'tgw-firewall-nat' | 'routes-and-security-groups';
+  readonly mechanism: 'vpc-endpoint' | 's3-gateway-endpoint' | 'privatelink' | 's3-objects' | 'tgw-firewall-nat' | 'routes-and-security-groups' | 'vpn' | 'direct-connect' | 'peering';
+  /** For routed crossings to networks outside AWS: the exact destination CIDRs (特定通信: /32 each). */
+  readonly destinations?: string[];
   /** TCP ports, when the crossing is a network flow. */
   readonly ports: number[];
   /** For `aws-apis`: the endpoint services that may be reached. */
@@ -108,7 +112,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       id: 'X7',
       municipality: m.code,
       from: 'internet',
-      to: 'internet',
+      to: 'public-internet',
       mechanism: 'tgw-firewall-nat',
       ports: [80, 443, 25, 587, 123],
       description: 'internet zone reaches the internet only through the security cloud: Transit Gateway → Network Firewall → NAT → internet gateway, both directions inspected',
@@ -136,6 +140,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       enforcedBy: [{ stack: internetStack, constructPath: `${internetStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }],
     });
   }
+  for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));
   zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false });
   crossings.push({
     id: 'X7',
@@ -147,6 +152,111 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
   });
   return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, rules: DESIGN_RULES };
+}
+
+function connectionMechanism(type: 'vpn' | 'direct-connect' | 'simulated'): Crossing['mechanism'] {
+  return type === 'simulated' ? 'peering' : type;
+}
+
+/** X1, X5, the LGWAN mail peer (X4's LGWAN side) and each tier's terminal landing. */
+function terminalAndLgwanCrossings(cfg: ThreeTierConfig, m: ThreeTierConfig['municipalities'][number], stackName: (code: string, zone: (typeof ZONES)[number]) => string): Crossing[] {
+  const out: Crossing[] = [];
+  const lgwanStack = stackName(m.code, 'lgwan');
+  const internetStack = stackName(m.code, 'internet');
+  const mynumberStack = stackName(m.code, 'mynumber');
+  const st = cfg.screenTransfer;
+  if (st.implementation === 'sbc-privatelink') {
+    out.push({
+      id: 'X1',
+      municipality: m.code,
+      from: 'lgwan',
+      to: 'internet',
+      mechanism: 'privatelink',
+      ports: [st.port],
+      description: `LGWAN terminals open virtual-browser sessions (Amazon DCV, port ${st.port}) on the SBC fleet in internet through PrivateLink; pixels and keystrokes only`,
+      enforcedBy: [
+        { stack: lgwanStack, constructPath: `${lgwanStack}/ScreenTransfer/Endpoint/Resource`, role: 'interface endpoint (consumer) in lgwan' },
+        { stack: internetStack, constructPath: `${internetStack}/ScreenTransfer/Service/Service`, role: 'endpoint service (provider) in internet' },
+        { stack: internetStack, constructPath: `${internetStack}/ScreenTransfer/Nlb/Resource`, role: 'internal NLB on the screen-transfer port' },
+      ],
+    });
+  } else {
+    out.push({
+      id: 'X1',
+      municipality: m.code,
+      from: 'lgwan',
+      to: 'aws-apis',
+      mechanism: 'vpc-endpoint',
+      ports: [443],
+      services: ['appstream.streaming'],
+      description: 'LGWAN terminals stream the AppStream 2.0 virtual browser through the private streaming endpoint in lgwan; every data transfer toward lgwan disabled',
+      enforcedBy: [
+        { stack: lgwanStack, constructPath: `${lgwanStack}/ScreenTransfer/Endpoint/Resource`, role: 'AppStream streaming endpoint in lgwan' },
+        { stack: internetStack, constructPath: `${internetStack}/ScreenTransfer/Stack`, role: 'AppStream stack (user settings)' },
+      ],
+    });
+  }
+  for (const zone of ['mynumber', 'lgwan', 'internet'] as const) {
+    const t = m.terminals[zone];
+    if (!t || t.connection.type === 'simulated') continue;
+    const stack = stackName(m.code, zone);
+    out.push({
+      id: 'TL',
+      municipality: m.code,
+      from: zone,
+      to: 'office',
+      mechanism: connectionMechanism(t.connection.type),
+      ports: [],
+      destinations: [...t.officeCidrs],
+      description: `${zone} terminals in the office (${t.officeCidrs.join(', ')}) reach their own tier over a separate ${t.connection.type}`,
+      enforcedBy: [{ stack, constructPath: `${stack}/Connections/Vgw`, role: 'virtual private gateway of the tier' }],
+    });
+    if (zone === 'mynumber' && t.streaming) {
+      out.push({
+        id: 'TL',
+        municipality: m.code,
+        from: 'mynumber',
+        to: 'aws-apis',
+        mechanism: 'vpc-endpoint',
+        ports: [443],
+        services: ['appstream.streaming'],
+        description: 'My Number terminals stream their applications through the private AppStream endpoint in mynumber; every data transfer disabled, MFA at the SAML IdP',
+        enforcedBy: [{ stack, constructPath: `${stack}/Streaming/Endpoint/Resource`, role: 'AppStream streaming endpoint in mynumber' }],
+      });
+    }
+  }
+  const sc = m.specificCommunications;
+  if (sc) {
+    const via = sc.lgwanConnection.type === 'simulated' ? 'SimulatedLgwanPeering' : 'Connections/Vgw';
+    out.push({
+      id: 'X5',
+      municipality: m.code,
+      from: 'mynumber',
+      to: 'lgwan-network',
+      mechanism: connectionMechanism(sc.lgwanConnection.type),
+      ports: [...new Set(sc.destinations.map((d) => d.port))],
+      destinations: sc.destinations.map((d) => `${d.address}/32`),
+      description: `特定通信 to ${sc.destinations.map((d) => `${d.name} ${d.address}:${d.port}/${d.protocol}`).join(', ')}, nothing wider`,
+      enforcedBy: [
+        { stack: mynumberStack, constructPath: `${mynumberStack}/SpecificCommunicationsSg/Resource`, role: 'security group pinned to each address and port' },
+        { stack: mynumberStack, constructPath: `${mynumberStack}/${via}`, role: sc.lgwanConnection.type === 'simulated' ? 'peering to the simulated LGWAN network' : 'virtual private gateway to the LGWAN network' },
+      ],
+    });
+    if (sc.mailPeer) {
+      out.push({
+        id: 'X4',
+        municipality: m.code,
+        from: 'lgwan',
+        to: 'lgwan-network',
+        mechanism: connectionMechanism(sc.lgwanConnection.type),
+        ports: [25],
+        destinations: [`${sc.mailPeer}/32`],
+        description: `the LGWAN mail server exchanges mail with the LGWAN mail peer ${sc.mailPeer}:25`,
+        enforcedBy: [{ stack: lgwanStack, constructPath: `${lgwanStack}/${sc.lgwanConnection.type === 'simulated' ? 'SimulatedLgwanPeering' : 'Connections/Vgw'}`, role: 'path to the LGWAN network' }],
+      });
+    }
+  }
+  return out;
 }
 
 export function writeIntent(dir: string, intent: IsolationIntent): string {

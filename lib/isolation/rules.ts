@@ -108,6 +108,9 @@ const noPeering: IsolationRule = {
     const a = ctx.zones.vpcZone(ctx.model.refTo(r.stack, r.props.VpcId));
     const b = ctx.zones.vpcZone(ctx.model.refTo(r.stack, r.props.PeerVpcId));
     if (!a && !b) return [];
+    // Labs reach the simulated LGWAN network by peering (特定通信); the analyzer checks its routes are exactly the listed /32s.
+    const simulated = (z: typeof a): boolean => !!z && z.zone === 'lgwan-network' && tagsOf(z.vpc.props)[ROLE_TAG] === 'simulated-lgwan';
+    if ((simulated(a) && (b?.zone === 'mynumber' || b?.zone === 'lgwan')) || (simulated(b) && (a?.zone === 'mynumber' || a?.zone === 'lgwan'))) return [];
     const label = (z: typeof a): string => (z ? `${z.zone}${z.municipality ? ` of ${z.municipality}` : ''}` : 'a VPC outside the model');
     return [`peering between ${label(a)} and ${label(b)}`];
   },
@@ -139,9 +142,13 @@ const restrictiveEndpointPolicy: IsolationRule = {
   info: 'A VPC endpoint policy is open to every principal and every resource (or missing, which means the same).',
   explanation: 'DESIGN section 3: AWS APIs are not a side door. Endpoint policies restrict to this account, this project\'s buckets and the named AWS repositories; "Principal": "*" with "Resource": "*" lets any credential move data anywhere through the endpoint.',
   types: ['AWS::EC2::VPCEndpoint'],
-  check(r) {
+  check(r, ctx) {
     const type = r.props.VpcEndpointType ?? 'Gateway';
     if (type === 'GatewayLoadBalancer') return [];
+    // Endpoints to PrivateLink endpoint services (not AWS APIs) carry no data to
+    // AWS APIs; the provider's allowed principals and the security groups bound them.
+    const svc = JSON.stringify(r.props.ServiceName ?? '');
+    if (svc.includes('com.amazonaws.vpce') || [...svc.matchAll(/"Ref":"([^"]+)"/g)].some((m) => ctx.model.get(r.stack, m[1])?.type === 'AWS::EC2::VPCEndpointService')) return [];
     const doc = r.props.PolicyDocument;
     if (!doc) return ['endpoint has no policy (the default policy allows every action on every resource)'];
     return asList(doc.Statement).some(statementIsOpen) ? ['endpoint policy allows "Principal": "*" on "Resource": "*" without conditions'] : [];
@@ -334,6 +341,26 @@ const sanitizedWriteOnlyFromTransfer: IsolationRule = {
   },
 };
 
+/** X5: 特定通信 security groups name each destination by address and port, nothing wider. */
+const specificCommunicationsPinned: IsolationRule = {
+  id: 'ThreeTier-X5',
+  info: 'A 特定通信 (specific communications) security group allows more than single addresses and ports.',
+  explanation: 'DESIGN crossing X5: mynumber may reach only the listed LGWAN destinations, each pinned by address (/32) and port. A wider CIDR or a port range turns 特定通信 into general LGWAN access.',
+  types: ['AWS::EC2::SecurityGroup'],
+  check(r, ctx) {
+    if (tagsOf(r.props)[ROLE_TAG] !== 'specific-communications') return [];
+    const own = ctx.zones.vpcZone(ctx.zones.vpcOf(r))?.cidrs ?? [];
+    const out: string[] = [];
+    for (const e of asList(r.props.SecurityGroupEgress)) {
+      const cidr = String(e?.CidrIp ?? '');
+      if (own.includes(cidr) && Number(e.FromPort) === 443 && Number(e.ToPort) === 443) continue; // the zone's own endpoints
+      if (!cidr.endsWith('/32')) out.push(`egress to ${cidr || JSON.stringify(e?.DestinationSecurityGroupId ?? e)} is not a single address`);
+      if (String(e?.IpProtocol) === '-1' || Number(e?.FromPort) !== Number(e?.ToPort)) out.push(`egress to ${cidr} opens ${e?.IpProtocol === '-1' ? 'every protocol' : `ports ${e?.FromPort}-${e?.ToPort}`}`);
+    }
+    return out;
+  },
+};
+
 /** TAG1: every zone VPC names its municipality. */
 const zoneTags: IsolationRule = {
   id: 'ThreeTier-TAG1',
@@ -364,6 +391,7 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   crossingBucketPinned,
   sanitizedWriteOnlyFromTransfer,
   privateLinkDirection,
+  specificCommunicationsPinned,
   zoneTags,
 ];
 

@@ -1,0 +1,46 @@
+import { Construct } from 'constructs';
+import { aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { acknowledge, controlTower } from '../compliance/acknowledge';
+import { SUBNET_GROUPS } from '../network/zone-vpc';
+
+/**
+ * Lab only: one small SSM-managed probe instance in a zone (no SSH, no key
+ * pair, no public IP), tagged like everything else in the zone, so the live
+ * checks have a source and a destination in every zone.
+ */
+export class Probe extends Construct {
+  readonly instance: ec2.Instance;
+  constructor(scope: Construct, id: string, props: { vpc: ec2.Vpc; zoneCidr: string; extraEgress?: { peer: string; port: ec2.Port; description: string }[] }) {
+    super(scope, id);
+    const sg = new ec2.SecurityGroup(this, 'Sg', { vpc: props.vpc, description: 'Lab probe: no inbound; out only to its own zone and its crossings', allowAllOutbound: false });
+    sg.addEgressRule(ec2.Peer.ipv4(props.zoneCidr), ec2.Port.allTcp(), 'its own zone (endpoints, crossings)');
+    for (const e of props.extraEgress ?? []) sg.addEgressRule(ec2.Peer.ipv4(e.peer), e.port, e.description);
+    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')], description: 'Lab probe: SSM only' });
+    acknowledge(role.node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]', 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager; lab probes have no SSH keys.');
+    this.instance = new ec2.Instance(this, 'Instance', {
+      vpc: props.vpc,
+      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.workload, onePerAz: true },
+      instanceType: new ec2.InstanceType('t3.micro'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      securityGroup: sg,
+      role,
+      detailedMonitoring: true,
+      associatePublicIpAddress: false,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+    });
+    labInstanceAcknowledgements(this.instance);
+  }
+}
+
+/**
+ * Lab instances (probes, simulated LGWAN hosts): detailed monitoring on the
+ * launch template CDK creates for IMDSv2, and two acknowledgements that fit
+ * throw-away single instances.
+ */
+export function labInstanceAcknowledgements(instance: ec2.Instance): void {
+  // IMDSv2 through our own launch template (with detailed monitoring, Control Tower CT.EC2.PR.10).
+  const lt = new ec2.LaunchTemplate(instance, 'Imdsv2', { requireImdsv2: true, httpPutResponseHopLimit: 1, detailedMonitoring: true });
+  (instance.node.defaultChild as ec2.CfnInstance).launchTemplate = { launchTemplateId: lt.launchTemplateId, version: lt.latestVersionNumber };
+  acknowledge(instance.node.defaultChild!, 'AwsSolutions-EC29', 'A throw-away lab instance: termination protection would only get in the way of tearing the lab down.');
+  acknowledge(instance.node.defaultChild!, controlTower('ec2_instance_nitro_encryption_in_transit_check'), 'A single lab instance that exchanges no traffic with other instances of its own; the cheapest type keeps the lab affordable.');
+}
