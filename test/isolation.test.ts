@@ -57,8 +57,9 @@ describe('shipped configs match their intent', () => {
         assert.equal(row.reaches.internet, internetZone ? 'ok X7' : '-', `${row.zone}: internet only from the internet zone, through X7`);
         assert.notEqual(row.reaches['aws-apis'], '-', `${row.zone} reaches AWS APIs through its endpoints`);
         assert.equal(row.reaches['other municipalities'], '-');
-        assert.equal(row.reaches['same municipality'], '-');
+        assert.equal(row.reaches['same municipality'], row.zone.startsWith('lgwan@') ? 'ok X1' : '-', `${row.zone}: only lgwan reaches another tier, by X1 screen transfer`);
         assert.equal(row.reaches['security cloud'], internetZone ? 'ok X7' : '-');
+        assert.equal(row.reaches.external, '-');
       }
       const inspected = r.analyzer.reaches.filter((x) => x.from.startsWith('internet@') && x.to === 'internet');
       assert.ok(inspected.length > 0 && inspected.every((x) => x.inspected), 'every internet-zone path to the internet crosses the firewall');
@@ -438,6 +439,52 @@ const MUTATIONS: Mutation[] = [
       for (const [id] of resourcesOf(t, 'AWS::EC2::TransitGatewayRouteTableAssociation')) delete t.Resources[id];
     }),
     analyzer: [/broken-crossing: permitted crossing X7 internet → public-internet is broken/],
+  },
+  {
+    label: '特定通信 security group widened to the whole LGWAN network',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'mynumber'), (t) => {
+      const sg = resourcesOf(t, 'AWS::EC2::SecurityGroup').find(([, r]) => /Specific communications/.test(r.Properties.GroupDescription))!;
+      sg[1].Properties.SecurityGroupEgress.push({ IpProtocol: 'tcp', FromPort: 0, ToPort: 65535, CidrIp: '172.20.0.0/16' });
+    }),
+    rules: ['ThreeTier-X5'],
+  },
+  {
+    label: '特定通信 route widened from a /32 to the whole LGWAN network',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'mynumber'), (t) => {
+      for (const [, r] of resourcesOf(t, 'AWS::EC2::Route')) if (r.Properties.DestinationCidrBlock === '172.20.1.10/32') r.Properties.DestinationCidrBlock = '172.20.0.0/16';
+    }),
+    analyzer: [/mynumber@131016 reaches external:vgw:terminal-landing\+lgwan-network via route, which no crossing permits/, /broken-crossing: permitted crossing X5 mynumber → lgwan-network is broken/],
+  },
+  {
+    label: 'a route from lgwan to the 中間サーバー (特定通信 belongs to mynumber only)',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      const vgw = resourcesOf(t, 'AWS::EC2::VPNGateway')[0][0];
+      t.Resources.ToChukan = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '172.20.1.10/32', GatewayId: { Ref: vgw } } };
+    }),
+    analyzer: [/lgwan@131016 reaches external:vgw:.* via route, which no crossing permits/],
+  },
+  {
+    label: 'the screen-transfer endpoint removed from lgwan (X1 broken)',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      for (const [id, r] of resourcesOf(t, 'AWS::EC2::VPCEndpoint')) if (JSON.stringify(r.Properties.ServiceName).includes('vpce')) delete t.Resources[id];
+    }),
+    analyzer: [/broken-crossing: permitted crossing X1 lgwan → internet is broken/],
+  },
+  {
+    label: 'a second port opened on the screen-transfer service',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'internet'), (t) => {
+      const nlb = resourcesOf(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0][0];
+      t.Resources.Ssh = { Type: 'AWS::ElasticLoadBalancingV2::Listener', Properties: { LoadBalancerArn: { Ref: nlb }, Port: 22, Protocol: 'TCP', DefaultActions: [] } };
+    }),
+    analyzer: [/lgwan@131016 reaches internet@131016 via privatelink \(ports 8443, 22\), which no crossing permits/],
+  },
+  {
+    label: 'a terminal-landing route to a segment the config does not list',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'mynumber'), (t) => {
+      const vgw = resourcesOf(t, 'AWS::EC2::VPNGateway')[0][0];
+      t.Resources.Wider = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '192.168.0.0/16', GatewayId: { Ref: vgw } } };
+    }),
+    analyzer: [/mynumber@131016 reaches external:vgw:.* via route, which no crossing permits/],
   },
   {
     label: 'the public MX opened to every port',

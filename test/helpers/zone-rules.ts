@@ -14,12 +14,10 @@ const FORBIDDEN_IN_ISOLATED = [
   'AWS::EC2::EgressOnlyInternetGateway',
   'AWS::EC2::NatGateway',
   'AWS::EC2::EIP',
-  'AWS::EC2::VPCPeeringConnection',
   'AWS::EC2::TransitGatewayAttachment',
   'AWS::EC2::TransitGatewayVpcAttachment',
-  'AWS::EC2::VPNGateway',
 ];
-const FORBIDDEN_IN_INTERNET = ['AWS::EC2::InternetGateway', 'AWS::EC2::EgressOnlyInternetGateway', 'AWS::EC2::NatGateway', 'AWS::EC2::EIP', 'AWS::EC2::VPCPeeringConnection'];
+const FORBIDDEN_IN_INTERNET = ['AWS::EC2::InternetGateway', 'AWS::EC2::EgressOnlyInternetGateway', 'AWS::EC2::NatGateway', 'AWS::EC2::EIP'];
 const TAGGED_TYPES = ['AWS::EC2::VPC', 'AWS::EC2::Subnet', 'AWS::EC2::RouteTable', 'AWS::EC2::SecurityGroup', 'AWS::EC2::Instance', 'AWS::EC2::FlowLog'];
 const INTERFACE_SERVICES = ['ssm', 'ssmmessages', 'ec2messages', 'kms', 'logs'];
 
@@ -47,13 +45,22 @@ export function zoneRuleViolations(t: CfnTemplate, ctx: ZoneContext): string[] {
   for (const [id, r] of Object.entries(t.Resources)) {
     if (forbidden.includes(r.Type)) out.push(`${ctx.zone}: ${r.Type} ${id} is not allowed in this zone`);
   }
+  const vgws = new Set(resources(t, 'AWS::EC2::VPNGateway').filter(([, p]) => ['terminal-landing', 'lgwan-network', 'terminal-landing+lgwan-network'].includes(tagValue(p, 'ThreeTier:Role') ?? '')).map(([id]) => id));
+  for (const [id] of resources(t, 'AWS::EC2::VPNGateway')) if (!vgws.has(id)) out.push(`${ctx.zone}: VPN gateway ${id} has no terminal-landing / lgwan-network role`);
+  for (const [id, p] of resources(t, 'AWS::EC2::VPCPeeringConnection')) {
+    const simulated = id.startsWith('SimulatedLgwanPeering') && JSON.stringify(p.PeerVpcId).includes('LgwanNetwork-Simulated');
+    if (!simulated || !(ctx.zone === 'mynumber' || ctx.zone === 'lgwan')) out.push(`${ctx.zone}: AWS::EC2::VPCPeeringConnection ${id} is not allowed in this zone`);
+  }
   for (const [id, p] of resources(t, 'AWS::EC2::Route')) {
-    if (isolated || ctx.zone === 'internet') {
-      if (p.DestinationCidrBlock === '0.0.0.0/0' && ctx.zone !== 'internet') out.push(`${ctx.zone}: route ${id} to 0.0.0.0/0`);
-      if (p.GatewayId || p.NatGatewayId || p.VpcPeeringConnectionId || p.EgressOnlyInternetGatewayId) {
-        out.push(`${ctx.zone}: route ${id} to 0.0.0.0/0 or another gateway (${JSON.stringify(p)})`);
-      }
+    if (!(isolated || ctx.zone === 'internet')) continue;
+    if (p.RouteTableId?.['Fn::ImportValue']) continue; // a return route in another VPC's table (simulated LGWAN)
+    if (p.DestinationCidrBlock === '0.0.0.0/0' && ctx.zone !== 'internet') out.push(`${ctx.zone}: route ${id} to 0.0.0.0/0`);
+    const viaVgw = p.GatewayId?.Ref && vgws.has(p.GatewayId.Ref);
+    const viaSimPeering = p.VpcPeeringConnectionId?.Ref?.startsWith('SimulatedLgwanPeering') && String(p.DestinationCidrBlock).endsWith('/32');
+    if (p.NatGatewayId || p.EgressOnlyInternetGatewayId || (p.GatewayId && !viaVgw) || (p.VpcPeeringConnectionId && !viaSimPeering)) {
+      out.push(`${ctx.zone}: route ${id} to 0.0.0.0/0 or another gateway (${JSON.stringify(p)})`);
     }
+    if (ctx.zone === 'internet' && p.DestinationCidrBlock === '0.0.0.0/0' && !p.TransitGatewayId) out.push(`${ctx.zone}: default route ${id} does not go to the security cloud`);
   }
   for (const [id, p] of resources(t, 'AWS::EC2::Subnet')) {
     if (p.MapPublicIpOnLaunch === true) out.push(`${ctx.zone}: subnet ${id} assigns public IPs`);
@@ -95,6 +102,7 @@ export function zoneRuleViolations(t: CfnTemplate, ctx: ZoneContext): string[] {
   // Endpoints: every one has a policy, none open to every principal and resource.
   const endpoints = resources(t, 'AWS::EC2::VPCEndpoint');
   for (const [id, p] of endpoints) {
+    if (JSON.stringify(p.ServiceName).includes('com.amazonaws.vpce')) continue; // PrivateLink to an endpoint service: no endpoint policy applies
     if (!p.PolicyDocument) {
       out.push(`${ctx.zone}: endpoint ${id} has no endpoint policy (the default allows everything)`);
       continue;
@@ -115,6 +123,7 @@ export function zoneRuleViolations(t: CfnTemplate, ctx: ZoneContext): string[] {
   for (const [id, r] of Object.entries(t.Resources)) {
     if (!TAGGED_TYPES.includes(r.Type)) continue;
     const props = r.Properties ?? {};
+    if (r.Type === 'AWS::EC2::SecurityGroup' && props.Tags === undefined && JSON.stringify(props.VpcId ?? '').includes('ImportValue')) continue;
     if (tagValue(props, 'ThreeTier:Zone') !== ctx.zone) out.push(`${ctx.zone}: ${r.Type} ${id} lacks ThreeTier:Zone=${ctx.zone}`);
     if (tagValue(props, 'ThreeTier:Municipality') !== ctx.code) out.push(`${ctx.zone}: ${r.Type} ${id} lacks ThreeTier:Municipality=${ctx.code}`);
   }
