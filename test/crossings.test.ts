@@ -203,3 +203,27 @@ describe('X6 patching and the lab', () => {
     assert.ok(r.analyzer.reaches.some((x) => x.from === 'lgwan@131016' && x.to === 'lgwan-network' && x.permittedBy === 'X4'));
   });
 });
+
+describe('X6 distribution bucket for sanitized application updates', () => {
+  const s = synthShipped('pilot');
+  const transfer = stackOf(s.templates, '-Transfer');
+  const [bucketId] = of(transfer, 'AWS::S3::Bucket').find(([, p]) => tag(p, 'ThreeTier:Role') === 'updates')!;
+  const policy = () => of(transfer, 'AWS::S3::BucketPolicy').find(([, p]) => p.Bucket.Ref === bucketId)![1].PolicyDocument.Statement;
+  test('is reachable only through the isolated zones\' S3 endpoints and writable only from transfer', () => {
+    const only = policy().find((st: any) => st.Sid === 'OnlyThroughTheZonesEndpoints');
+    assert.equal(only.Effect, 'Deny');
+    assert.equal(only.Condition.StringNotEquals['aws:SourceVpce'].length, 3);
+    const writes = policy().find((st: any) => st.Sid === 'WritesOnlyFromTransfer');
+    assert.equal(writes.Effect, 'Deny');
+    assert.ok(JSON.stringify(writes.Condition.StringNotEquals['aws:SourceVpce']).includes('ZoneVpcS3'), 'pinned to the transfer zone\'s own S3 endpoint');
+  });
+  test('broken: without its endpoint pinning the pack flags it (ThreeTier-S3P1)', () => {
+    const d = freshAssembly('pilot');
+    const fs = require('node:fs');
+    const file = require('node:path').join(d, 'Pilot-131016-Transfer.template.json');
+    const t = JSON.parse(fs.readFileSync(file, 'utf8'));
+    for (const [id, r] of Object.entries<any>(t.Resources)) if (r.Type === 'AWS::S3::BucketPolicy' && r.Properties.Bucket.Ref === bucketId) delete t.Resources[id];
+    fs.writeFileSync(file, JSON.stringify(t));
+    assert.ok(summary(check(d)).rules.includes('ThreeTier-S3P1'));
+  });
+});

@@ -23,3 +23,13 @@ export function securityCloudStackName(configName: string, name: string): string
 export function logArchiveBucketName(configName: string, account: string, region: string): string {
   return `${configName}-log-archive-${account}-${region}`;
 }
+
+/** The server-access-log bucket of the project's buckets (deterministic for the same reason). */
+export function accessLogsBucketName(configName: string, account: string, region: string): string {
+  return `${configName}-access-logs-${account}-${region}`;
+}
+
+/** A municipality's distribution bucket for application updates that passed the sanitizer (X6). */
+export function updatesBucketName(configName: string, code: string, account: string, region: string): string {
+  return `${configName}-${code}-updates-${account}-${region}`;
+}

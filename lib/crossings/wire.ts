@@ -5,6 +5,7 @@ import type { ZoneStack } from '../network/zone-stack';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { ConnectionLeg, ZoneConnections, specificCommunicationsSg, specificRoutes } from './connections';
 import { ZonePatching } from './patching';
+import { UpdatesBucket } from './updates-bucket';
 import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
 import { SimulatedLgwanStack } from './simulated-lgwan';
@@ -89,8 +90,10 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     if (m.terminals.mynumber?.streaming) mynumberStreaming(m, mynumber, cfg);
     if (simulatedLgwan && m.specificCommunications?.lgwanConnection.type === 'simulated') peerWithSimulatedLgwan(m, mynumber, lgwan, simulatedLgwan);
 
-    // X6 patching for every isolated zone.
+    // X6 patching for every isolated zone, and the update distribution bucket in transfer.
     for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) new ZonePatching(z.get(zone)!, 'Patching', { config: cfg, code: m.code, zone });
+    const transfer = z.get('transfer')!;
+    new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });
 
     // Lab probes.
     if (cfg.probes) {

@@ -13,7 +13,7 @@ import {
 import { ThreeTierConfig } from '../../config/schema';
 import { denyGrantsExceptForAwsServices } from '../compliance/kms';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
-import { logArchiveBucketName } from '../core/naming';
+import { accessLogsBucketName, logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
 
 export interface LogArchiveStackProps extends StackProps {
@@ -69,6 +69,7 @@ export class LogArchiveStack extends Stack {
     // SSE-S3 buckets without Object Lock default retention, hence the
     // acknowledgements below.
     this.accessLogs = new s3.Bucket(this, 'ArchiveAccessLogs', {
+      bucketName: accessLogsBucketName(cfg.name, cfg.account ?? Aws.ACCOUNT_ID, cfg.region),
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       versioned: true,
@@ -84,6 +85,16 @@ export class LogArchiveStack extends Stack {
         },
       ],
     });
+    // Server access logs of the project's other buckets (e.g. the update distribution buckets) in this account.
+    this.accessLogs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3ServerAccessLogsFromProjectBuckets',
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [this.accessLogs.arnForObjects('buckets/*')],
+        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccounts } },
+      }),
+    );
     const accessLogsResource = this.accessLogs.node.defaultChild!;
     acknowledge(accessLogsResource, 'AwsSolutions-S1', 'This bucket receives the server access logs of the log archive; logging it to itself would loop.');
     acknowledge(accessLogsResource, controlTower('s3_bucket_logging_enabled_check'), 'This bucket is the server access log target of the log archive; logging it to itself would loop.');
