@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
+import { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { ssmHostRole } from '../compliance/hosts';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
 
@@ -15,8 +16,7 @@ export class Probe extends Construct {
     const sg = new ec2.SecurityGroup(this, 'Sg', { vpc: props.vpc, description: 'Lab probe: no inbound; out only to its own zone and its crossings', allowAllOutbound: false });
     sg.addEgressRule(ec2.Peer.ipv4(props.zoneCidr), ec2.Port.allTcp(), 'its own zone (endpoints, crossings)');
     for (const e of props.extraEgress ?? []) sg.addEgressRule(ec2.Peer.ipv4(e.peer), e.port, e.description);
-    const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')], description: 'Lab probe: SSM only' });
-    acknowledge(role.node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]', 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager; lab probes have no SSH keys.');
+    const role = ssmHostRole(this, 'Role', 'Lab probe: SSM only');
     this.instance = new ec2.Instance(this, 'Instance', {
       vpc: props.vpc,
       vpcSubnets: { subnetGroupName: SUBNET_GROUPS.workload, onePerAz: true },
@@ -33,8 +33,8 @@ export class Probe extends Construct {
 }
 
 /**
- * Lab instances (probes, simulated LGWAN hosts): detailed monitoring on the
- * launch template CDK creates for IMDSv2, and two acknowledgements that fit
+ * Lab instances (probes, simulated LGWAN hosts): IMDSv2 through a launch
+ * template with detailed monitoring, and two acknowledgements that fit
  * throw-away single instances.
  */
 export function labInstanceAcknowledgements(instance: ec2.Instance): void {

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Duration, Stack, aws_appstream as appstream, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
+import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
 
 /**
@@ -61,8 +62,7 @@ export class SbcProvider extends Construct {
     hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS browsing (through the security cloud firewall)');
     hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP browsing (through the security cloud firewall)');
 
-    const role = new iam.Role(this, 'HostRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')], description: 'Screen-transfer hosts: SSM management only' });
-    acknowledge(role.node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]', 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager and Patch Manager; no SSH keys exist.');
+    const role = ssmHostRole(this, 'HostRole', 'Screen-transfer hosts: SSM management only');
 
     const userData = ec2.UserData.forLinux();
     userData.addCommands(
@@ -99,11 +99,7 @@ export class SbcProvider extends Construct {
       groupMetrics: [asg.GroupMetrics.all()],
     });
     this.group.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 50 });
-    const cfnGroup = this.group.node.defaultChild as asg.CfnAutoScalingGroup;
-    cfnGroup.availabilityZones = Stack.of(this).availabilityZones;
-    acknowledge(cfnGroup, 'CloudFormation-Validate::W3010', 'Availability zones come from the config on purpose (no lookups at synth); the group spans exactly the AZs of its subnets.');
-    acknowledge(cfnGroup, 'AwsSolutions-EC26', 'The EBS volume is encrypted in the launch template (Encrypted: true); this rule cannot follow the launch template reference from the group.');
-    acknowledge(cfnGroup, 'AwsSolutions-AS3', 'Scaling notifications would duplicate the group metrics that operations already watch.');
+    finishHostGroup(this.group, Stack.of(this).availabilityZones);
 
     this.nlb = new elbv2.NetworkLoadBalancer(this, 'Nlb', { vpc: props.vpc, internetFacing: false, vpcSubnets: subnets, crossZoneEnabled: true, deletionProtection: true });
     const noLogs = 'NLB access logs are written only for TLS listeners; DCV runs its own TLS end to end on this TCP listener, and VPC flow logs record every connection.';

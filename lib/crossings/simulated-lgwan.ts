@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
-import { Aws, Stack, StackProps, Tags, aws_ec2 as ec2, aws_iam as iam, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Aws, Stack, StackProps, Tags, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
+import { ssmHostRole } from '../compliance/hosts';
 import { acknowledge } from '../compliance/acknowledge';
 import { logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
@@ -48,8 +49,7 @@ export class SimulatedLgwanStack extends Stack {
       acknowledge(subnet.node.defaultChild!, 'CloudFormation-Validate::W3010', 'Availability zones come from the config on purpose (no lookups at synth).');
     }
 
-    const role = new iam.Role(this, 'HostRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'), managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')], description: 'Simulated LGWAN hosts: SSM only' });
-    acknowledge(role.node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]', 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager; the lab hosts have no SSH keys.');
+    const role = ssmHostRole(this, 'HostRole', 'Simulated LGWAN hosts: SSM only');
     const first = this.vpc.isolatedSubnets[0];
     props.hosts.forEach((h, i) => {
       const label = ascii(h.name, `LGWAN host ${h.address}`);

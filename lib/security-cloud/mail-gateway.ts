@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
-import { Duration, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
+import { Duration, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
+import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
 
 export interface MailGatewayProps {
   readonly config: ThreeTierConfig;
@@ -42,12 +43,7 @@ export class MailGateway extends Construct {
     for (const cidr of props.tenantCidrs) this.hostSg.addEgressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(25), `SMTP to the tenant relay in ${cidr}`);
     this.hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS for SSM and OS packages (through NAT)');
 
-    const role = new iam.Role(this, 'HostRole', {
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-      description: 'MX gateway hosts: SSM management only',
-    });
-    acknowledge(role.node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]', 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager and Patch Manager; no SSH keys exist.');
+    const role = ssmHostRole(this, 'HostRole', 'MX gateway hosts: SSM management only');
 
     const userData = ec2.UserData.forLinux();
     userData.addCommands('systemctl enable --now amazon-ssm-agent', 'echo "three-tier MX gateway host: relay software is installed by the mail deployment" > /etc/motd');
@@ -78,12 +74,7 @@ export class MailGateway extends Construct {
       groupMetrics: [asg.GroupMetrics.all()],
     });
     this.group.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
-    const cfnGroup = this.group.node.defaultChild as asg.CfnAutoScalingGroup;
-    // Name the AZs too (with the subnets), so the group visibly spans all of them.
-    cfnGroup.availabilityZones = props.config.availabilityZones;
-    acknowledge(cfnGroup, 'CloudFormation-Validate::W3010', 'Availability zones come from the config on purpose (no lookups at synth); the group spans exactly the AZs of its subnets.');
-    acknowledge(cfnGroup, 'AwsSolutions-EC26', 'The EBS volume is encrypted in the launch template (Encrypted: true); this rule cannot follow the launch template reference from the group.');
-    acknowledge(this.group.node.defaultChild!, 'AwsSolutions-AS3', 'Scaling notifications would duplicate the group metrics and the CloudWatch alarms already watched by the SOC.');
+    finishHostGroup(this.group, props.config.availabilityZones);
 
     this.nlb = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
       vpc: props.vpc,
