@@ -591,3 +591,15 @@ describe('npm run check-isolation', () => {
     assert.ok(readTemplate(d, 'Pilot-131016-Mynumber'));
   });
 });
+
+describe('the CDK app entry point (what `npx cdk synth` runs)', () => {
+  test('synthesizes the pilot with every rulebook and writes the intent into the assembly', () => {
+    const out = tmpDir('entry');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify({ config: 'lab' }) }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr.slice(-2000));
+    assert.equal(readIntent(out).config, 'lab');
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'validation-report.json'), 'utf8'));
+    assert.ok(report.pluginReports.some((p: any) => p.pluginName === 'cdk-validator-cfnguard'), 'the Control Tower controls ran');
+    assert.equal(check(out).verdict, 'match');
+  });
+});

@@ -20,6 +20,7 @@ export function rulebookOf(id: string): { rulebook: string; rule: string } {
   if (bare.startsWith('AwsSolutions-')) return { rulebook: 'AwsSolutions (cdk-nag)', rule: bare };
   if (bare.startsWith('ThreeTier-')) return { rulebook: 'ThreeTier isolation pack', rule: bare };
   if (bare.startsWith('CloudFormation-Validate::')) return { rulebook: 'CDK built-in template validation', rule: bare.slice('CloudFormation-Validate::'.length) };
+  if (bare.startsWith('@aws-cdk/')) return { rulebook: 'CDK construct warnings', rule: bare };
   return { rulebook: 'other', rule: bare };
 }
 
