@@ -1,0 +1,56 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { pilot } from '../config/pilot';
+import { writeReviewPack } from '../lib/review/review-pack';
+import { synth, tmpDir } from './helpers/synth';
+
+const ROOT = path.resolve(__dirname, '..');
+
+describe('review pack (generated from the assembly, ja/en)', () => {
+  const base = synth('pilot');
+  const out = tmpDir('review');
+  const pack = writeReviewPack(base.outdir, out);
+  const en = fs.readFileSync(path.join(out, 'review.en.md'), 'utf8');
+  const ja = fs.readFileSync(path.join(out, 'review.ja.md'), 'utf8');
+  test('writes Japanese and English Markdown and the isolation report', () => {
+    assert.deepEqual(pack.files.map((f) => path.basename(f)), ['review.ja.md', 'review.en.md', 'isolation-report.json']);
+    assert.match(ja, /^# 三層分離 レビューパック: pilot/);
+    assert.match(en, /^# Three-tier separation review pack: pilot/);
+  });
+  test('has a Mermaid diagram whose edges are the permitted reaches', () => {
+    assert.match(en, /```mermaid\nflowchart LR/);
+    assert.match(en, /lgwan_131016 -- "X1" --> internet_131016/);
+    assert.match(en, /internet_131016 -- "X7" --> public_internet/);
+    assert.doesNotMatch(en, /mynumber_131016 -- "[^"]*" --> public_internet/);
+  });
+  test('lists every crossing with its enforcing resources by stack and logical id', () => {
+    assert.match(en, /\| X1 \| 131016 \| lgwan → internet \| privatelink \| ports 8443 \| `Pilot-131016-Lgwan\/ScreenTransferEndpoint[0-9A-F]+`/);
+    assert.match(en, /\| X5 \| 131016 \| mynumber → lgwan-network \|/);
+  });
+  test('maps the MIC measures to rules and resources, with the analyzer verdict and the acknowledgements', () => {
+    assert.match(ja, /\| 個人番号利用事務系の分離 \| ThreeTier-IS1/);
+    assert.match(en, /\| Aggregation in the security cloud \| ThreeTier-TG1, ThreeTier-FW1 \| EC2::TransitGateway ×1/);
+    assert.match(en, /\*\*Verdict: match \(as intended\)\*\*/);
+    assert.match(en, /## AWS Control Tower proactive controls \(\d+\)/);
+  });
+  test('a change of config changes the review', () => {
+    const cfg = structuredClone(pilot) as any;
+    cfg.screenTransfer.port = 9443;
+    cfg.municipalities[0].specificCommunications.destinations.push({ name: 'tax', address: '172.20.1.20', port: 8080, protocol: 'tcp' });
+    const other = synth(cfg);
+    const out2 = tmpDir('review2');
+    writeReviewPack(other.outdir, out2);
+    const en2 = fs.readFileSync(path.join(out2, 'review.en.md'), 'utf8');
+    assert.notEqual(en2, en);
+    assert.match(en2, /\| X1 \| 131016 \| lgwan → internet \| privatelink \| ports 9443 \|/);
+    assert.match(en2, /172\.20\.1\.10\/32,172\.20\.1\.20\/32/);
+  });
+  test('npm run review refuses an unknown config with exit 2', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/review.ts', '-c', 'config=nope'], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /there is no config named "nope"/);
+  });
+});
