@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../config';
+import { DEFAULT_CONFIG, loadConfigOrReport } from '../config';
 import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
 
 /**
@@ -10,16 +10,10 @@ import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
 function main(): void {
   const app = createApp();
   const name = String(app.node.tryGetContext('config') ?? DEFAULT_CONFIG);
-  let config;
-  try {
-    config = loadConfig(name);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      process.exitCode = 1;
-      return;
-    }
-    throw e;
+  const config = loadConfigOrReport(name);
+  if (!config) {
+    process.exitCode = 1;
+    return;
   }
   synthThreeTier(app, buildThreeTier(app, config));
   if (process.env.THREE_TIER_RSS_FILE) {

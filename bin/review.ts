@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import * as path from 'path';
-import { ConfigError, DEFAULT_CONFIG, loadConfig } from '../config';
+import { DEFAULT_CONFIG, loadConfigOrReport } from '../config';
 import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
 import { writeReviewPack } from '../lib/review/review-pack';
 import { tmpdir } from 'os';
@@ -29,16 +29,8 @@ function main(argv: string[]): number {
       return 2;
     }
   }
-  let cfg;
-  try {
-    cfg = loadConfig(name);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
+  const cfg = loadConfigOrReport(name);
+  if (!cfg) return 2;
   const assembly = mkdtempSync(path.join(tmpdir(), `review-${cfg.name}-`));
   const app = createApp({}, assembly);
   synthThreeTier(app, buildThreeTier(app, cfg));

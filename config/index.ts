@@ -28,3 +28,19 @@ export function loadConfig(name: string = DEFAULT_CONFIG): ThreeTierConfig {
   const known = [...Object.keys(SHIPPED_CONFIGS), 'synthetic-<N>'].join(', ');
   throw new ConfigError(name, [`config: there is no config named "${name}"; use one of ${known} (-c config=<name>)`]);
 }
+
+/**
+ * For command-line entry points: the config, or undefined after printing every
+ * problem to stderr (no stack trace). Other errors propagate.
+ */
+export function loadConfigOrReport(name: string): ThreeTierConfig | undefined {
+  try {
+    return loadConfig(name);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return undefined;
+    }
+    throw e;
+  }
+}

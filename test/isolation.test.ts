@@ -119,6 +119,12 @@ interface Mutation {
 }
 
 const rt = (t: any): string => routeTableOf(t, subnetIds(t, 'workload')[0]);
+/** Adds a route through the zone's own VPN gateway (terminal landing / LGWAN connection). */
+const routeViaVgw = (zone: string, id: string, cidr: string) => (d: string) =>
+  editTemplate(d, zoneStack(d, CODE, zone), (t) => {
+    const vgw = resourcesOf(t, 'AWS::EC2::VPNGateway')[0][0];
+    t.Resources[id] = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: cidr, GatewayId: { Ref: vgw } } };
+  });
 const MUTATIONS: Mutation[] = [
   {
     label: 'an internet gateway plus default route in mynumber',
@@ -457,10 +463,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     label: 'a route from lgwan to the 中間サーバー (特定通信 belongs to mynumber only)',
-    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
-      const vgw = resourcesOf(t, 'AWS::EC2::VPNGateway')[0][0];
-      t.Resources.ToChukan = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '172.20.1.10/32', GatewayId: { Ref: vgw } } };
-    }),
+    apply: routeViaVgw('lgwan', 'ToChukan', '172.20.1.10/32'),
     analyzer: [/lgwan@131016 reaches external:vgw:.* via route, which no crossing permits/],
   },
   {
@@ -480,10 +483,7 @@ const MUTATIONS: Mutation[] = [
   },
   {
     label: 'a terminal-landing route to a segment the config does not list',
-    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'mynumber'), (t) => {
-      const vgw = resourcesOf(t, 'AWS::EC2::VPNGateway')[0][0];
-      t.Resources.Wider = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '192.168.0.0/16', GatewayId: { Ref: vgw } } };
-    }),
+    apply: routeViaVgw('mynumber', 'Wider', '192.168.0.0/16'),
     analyzer: [/mynumber@131016 reaches external:vgw:.* via route, which no crossing permits/],
   },
   {
