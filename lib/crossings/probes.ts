@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { Tags, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { ROLE_TAG } from '../core/tags';
 import { ssmHostRole } from '../compliance/hosts';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
@@ -28,6 +29,8 @@ export class Probe extends Construct {
       associatePublicIpAddress: false,
       blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
     });
+    // `npm run verify` finds probes by this tag (sources and destinations of Reachability Analyzer paths).
+    Tags.of(this.instance).add(ROLE_TAG, 'probe');
     labInstanceAcknowledgements(this.instance);
   }
 }
@@ -41,6 +44,7 @@ export function labInstanceAcknowledgements(instance: ec2.Instance): void {
   // IMDSv2 through our own launch template (with detailed monitoring, Control Tower CT.EC2.PR.10).
   const lt = new ec2.LaunchTemplate(instance, 'Imdsv2', { requireImdsv2: true, httpPutResponseHopLimit: 1, detailedMonitoring: true });
   (instance.node.defaultChild as ec2.CfnInstance).launchTemplate = { launchTemplateId: lt.launchTemplateId, version: lt.latestVersionNumber };
+  acknowledge(instance.node.defaultChild!, 'CloudFormation-Validate::W3010', 'A lab instance placed in the subnet of a configured availability zone: the zone comes from the config on purpose (no lookups at synth).');
   acknowledge(instance.node.defaultChild!, 'AwsSolutions-EC29', 'A throw-away lab instance: termination protection would only get in the way of tearing the lab down.');
   acknowledge(instance.node.defaultChild!, controlTower('ec2_instance_nitro_encryption_in_transit_check'), 'A single lab instance that exchanges no traffic with other instances of its own; the cheapest type keeps the lab affordable.');
 }

@@ -72,6 +72,7 @@ export class SimulatedLgwanStack extends Stack {
         ),
       });
       Tags.of(instance).add('Name', `simulated-${h.name}`);
+      Tags.of(instance).add(ROLE_TAG, 'lgwan-host');
       labInstanceAcknowledgements(instance);
     });
   }

@@ -103,7 +103,9 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
             ? (m.specificCommunications?.destinations ?? []).map((d) => ({ peer: `${d.address}/32`, port: d.protocol === 'udp' ? ec2.Port.udp(d.port) : ec2.Port.tcp(d.port), description: `特定通信: ${d.name}` }))
             : zone === 'internet'
               ? [{ peer: '0.0.0.0/0', port: ec2.Port.tcp(443), description: 'HTTPS through the security cloud' }]
-              : [];
+              : zone === 'lgwan' && m.specificCommunications?.mailPeer
+                ? [{ peer: `${m.specificCommunications.mailPeer}/32`, port: ec2.Port.tcp(25), description: 'stands in for the LGWAN mail server: SMTP to the LGWAN mail peer (X4)' }]
+                : [];
         new Probe(stack, 'Probe', { vpc: stack.zoneVpc.vpc, zoneCidr: m.cidrs[zone as keyof Municipality['cidrs']], extraEgress: extra });
       }
     }

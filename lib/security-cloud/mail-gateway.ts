@@ -1,8 +1,9 @@
 import { Construct } from 'constructs';
-import { Duration, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2 } from 'aws-cdk-lib';
+import { Duration, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
+import { ROLE_TAG } from '../core/tags';
 
 export interface MailGatewayProps {
   readonly config: ThreeTierConfig;
@@ -73,6 +74,8 @@ export class MailGateway extends Construct {
       healthChecks: asg.HealthChecks.withAdditionalChecks({ additionalTypes: [asg.AdditionalHealthCheckType.ELB], gracePeriod: Duration.minutes(5) }),
       groupMetrics: [asg.GroupMetrics.all()],
     });
+    // Propagated to the MX hosts at launch: `npm run verify` finds them by it.
+    Tags.of(this.group).add(ROLE_TAG, 'mail-gateway');
     this.group.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
     finishHostGroup(this.group, props.config.availabilityZones);
 
