@@ -35,8 +35,8 @@ function main(argv: string[]): number {
   const app = createApp({}, assembly);
   synthThreeTier(app, buildThreeTier(app, cfg));
   const dir = out ?? path.join('review', cfg.name);
-  const pack = writeReviewPack(assembly, dir);
-  process.stdout.write(`review pack for "${cfg.name}" (verdict: ${pack.report.verdict}):\n${pack.files.map((f) => `  ${f}`).join('\n')}\n`);
+  const pack = writeReviewPack(assembly, dir, { region: cfg.region });
+  process.stdout.write(`review pack for "${cfg.name}" (verdict: ${pack.report.verdict}; fixed cost: security cloud $${pack.cost.securityCloud}/month, ${Object.keys(pack.cost.municipalities).length} municipalities at $${pack.cost.averageMunicipality}/month each):\n${pack.files.map((f) => `  ${f}`).join('\n')}\n`);
   return pack.report.verdict === 'match' ? 0 : 1;
 }
 

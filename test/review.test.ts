@@ -16,7 +16,7 @@ describe('review pack (generated from the assembly, ja/en)', () => {
   const en = fs.readFileSync(path.join(out, 'review.en.md'), 'utf8');
   const ja = fs.readFileSync(path.join(out, 'review.ja.md'), 'utf8');
   test('writes Japanese and English Markdown and the isolation report', () => {
-    assert.deepEqual(pack.files.map((f) => path.basename(f)), ['review.ja.md', 'review.en.md', 'isolation-report.json']);
+    assert.deepEqual(pack.files.map((f) => path.basename(f)), ['review.ja.md', 'review.en.md', 'isolation-report.json', 'cost-estimate.json']);
     assert.match(ja, /^# 三層分離 レビューパック: pilot/);
     assert.match(en, /^# Three-tier separation review pack: pilot/);
   });
@@ -47,6 +47,21 @@ describe('review pack (generated from the assembly, ja/en)', () => {
     assert.notEqual(en2, en);
     assert.match(en2, /\| X1 \| 131016 \| lgwan → internet \| privatelink \| ports 9443 \|/);
     assert.match(en2, /172\.20\.1\.10\/32,172\.20\.1\.20\/32/);
+  });
+  test('the cost section is generated from the assembly and follows the config', () => {
+    assert.match(en, /## Cost estimate\n\nMonthly fixed cost \(Asia Pacific \(Tokyo\) ap-northeast-1, USD, price table recorded \d{4}-\d{2}-\d{2}/);
+    assert.match(ja, /### 47 問題：団体あたりの月額/);
+    assert.match(en, /\| 1,741 \| \$[\d,.]+ \| \$[\d,.]+ \| \$[\d,.]+ \|/);
+    assert.match(en, /\| networkFirewall\.endpointHour \| 0\.48 \/ endpoint-hour \| .* \| https:\/\/aws\.amazon\.com\/network-firewall\/pricing\/ \| unverified \|/);
+    const cfg = structuredClone(pilot) as any;
+    cfg.securityCloud.mailGateway = { ...(cfg.securityCloud.mailGateway ?? {}), minHosts: 3, maxHosts: 4 };
+    const more = synth(cfg);
+    const out3 = tmpDir('review3');
+    const pack3 = writeReviewPack(more.outdir, out3);
+    const c6i = 0.107 * 730;
+    // One more MX host: one more c6i.large-month and its 16 GB volume, nothing else.
+    assert.equal(Math.round((pack3.cost.securityCloud - pack.cost.securityCloud) * 100) / 100, Math.round((c6i + 16 * 0.096) * 100) / 100);
+    assert.notEqual(fs.readFileSync(path.join(out3, 'review.en.md'), 'utf8').match(/## Cost estimate[\s\S]*/)![0], en.match(/## Cost estimate[\s\S]*/)![0]);
   });
   test('npm run review refuses an unknown config with exit 2', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/review.ts', '-c', 'config=nope'], { cwd: ROOT, encoding: 'utf8' });

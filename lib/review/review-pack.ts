@@ -5,6 +5,7 @@ import { Crossing, IsolationIntent } from '../isolation/intent';
 import { CloudModel, readAssembly } from '../isolation/model';
 import { ISOLATION_RULES } from '../isolation/rules';
 import { AcknowledgementRecord, acknowledgementsMarkdown, collectAcknowledgements } from './acknowledgements';
+import { costMarkdown, CostEstimate, estimateCost, loadPrices } from '../cost/model';
 
 /**
  * The review pack of one synthesized assembly: everything is generated from
@@ -119,12 +120,15 @@ function verdictSection(report: IsolationReport, lang: Lang): string {
 export interface ReviewPack {
   readonly files: string[];
   readonly report: IsolationReport;
+  readonly cost: CostEstimate;
 }
 
 /** Writes `<outDir>/review.ja.md`, `review.en.md` and `isolation-report.json` for the assembly in `assemblyDir`. */
-export function writeReviewPack(assemblyDir: string, outDir: string, extra: { costMarkdown?: Record<Lang, string> } = {}): ReviewPack {
+export function writeReviewPack(assemblyDir: string, outDir: string, extra: { region?: string } = {}): ReviewPack {
   const { report, intent } = checkAssembly(assemblyDir);
-  const model = new CloudModel(readAssembly(assemblyDir).stacks);
+  const assembly = readAssembly(assemblyDir);
+  const model = new CloudModel(assembly.stacks);
+  const cost = estimateCost(assembly.stacks, loadPrices(extra.region ?? 'ap-northeast-1'));
   const acks: AcknowledgementRecord[] = collectAcknowledgements(assemblyDir);
   fs.mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
@@ -163,7 +167,7 @@ export function writeReviewPack(assemblyDir: string, outDir: string, extra: { co
       '',
       `## ${T.cost[lang]}`,
       '',
-      extra.costMarkdown?.[lang] ?? (lang === 'ja' ? '（コストモデルは未実装です。）' : '(The cost model is not built yet.)'),
+      costMarkdown(cost, lang),
       '',
     ].join('\n');
     const file = path.join(outDir, `review.${lang}.md`);
@@ -173,5 +177,8 @@ export function writeReviewPack(assemblyDir: string, outDir: string, extra: { co
   const json = path.join(outDir, 'isolation-report.json');
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   files.push(json);
-  return { files, report };
+  const costJson = path.join(outDir, 'cost-estimate.json');
+  fs.writeFileSync(costJson, `${JSON.stringify(cost, null, 2)}\n`);
+  files.push(costJson);
+  return { files, report, cost };
 }
