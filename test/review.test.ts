@@ -63,6 +63,19 @@ describe('review pack (generated from the assembly, ja/en)', () => {
     assert.equal(Math.round((pack3.cost.securityCloud - pack.cost.securityCloud) * 100) / 100, Math.round((c6i + 16 * 0.096) * 100) / 100);
     assert.notEqual(fs.readFileSync(path.join(out3, 'review.en.md'), 'utf8').match(/## Cost estimate[\s\S]*/)![0], en.match(/## Cost estimate[\s\S]*/)![0]);
   });
+  test('npm run review works offline on every other shipped config (lab, prefecture), cost included', () => {
+    for (const name of ['lab', 'prefecture']) {
+      const dir = tmpDir(`review-cli-${name}`);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/review.ts', '-c', `config=${name}`, '--out', dir], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`review pack for "${name}" \\(verdict: match; fixed cost: security cloud \\$[\\d.]+/month`));
+      const en = fs.readFileSync(path.join(dir, 'review.en.md'), 'utf8');
+      assert.match(en, /### The 47 problem/);
+      assert.match(en, /```mermaid/);
+      const cost = JSON.parse(fs.readFileSync(path.join(dir, 'cost-estimate.json'), 'utf8'));
+      assert.ok(cost.securityCloud > 0 && cost.averageMunicipality > 0);
+    }
+  });
   test('npm run review refuses an unknown config with exit 2', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/review.ts', '-c', 'config=nope'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 2);
