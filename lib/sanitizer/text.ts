@@ -1,0 +1,102 @@
+import { Budget, checkTime, FamilyResult, Quarantine } from './types';
+
+/**
+ * Text, CSV and HTML. CSV cells that a spreadsheet would run as a formula
+ * (=, @, and + or - when not a plain number; DDE like =cmd|'/c calc'!A0) get
+ * a leading apostrophe so they stay text. HTML becomes plain text: scripts,
+ * styles and embedded content dropped, link targets kept in brackets.
+ */
+
+function assertText(buf: Buffer, what: string): void {
+  if (buf.includes(0)) throw new Quarantine(`binary content (NUL bytes) in a ${what} file`);
+}
+
+const NUMBER = /^[+-]?(\d[\d,]*)?(\.\d+)?([eE][+-]?\d+)?%?$/;
+
+function dangerousCell(cell: string): boolean {
+  const v = cell.replace(/^[\s"]+/, '');
+  if (!v) return false;
+  if (/^[=@\t\r]/.test(cell) || /^[=@]/.test(v)) return true;
+  if (/^[+-]/.test(v)) return !NUMBER.test(v.replace(/"$/, '').trim());
+  return false;
+}
+
+export function sanitizeCsv(buf: Buffer, budget: Budget): FamilyResult {
+  assertText(buf, 'CSV');
+  // latin1 keeps every byte (UTF-8 and Shift_JIS never put a comma, quote or newline in a trail byte).
+  const src = buf.toString('latin1');
+  const removed: string[] = [];
+  let out = '';
+  let i = 0;
+  let row = 1;
+  let col = 1;
+  while (i <= src.length) {
+    if ((i & 0xffff) === 0) checkTime(budget);
+    // One cell.
+    let j = i;
+    if (src[j] === '"') {
+      j++;
+      while (j < src.length) {
+        if (src[j] === '"' && src[j + 1] === '"') j += 2;
+        else if (src[j] === '"') break;
+        else j++;
+      }
+      if (j >= src.length) throw new Quarantine(`malformed CSV: a quoted cell on row ${row} never closes`);
+      j++;
+    }
+    while (j < src.length && src[j] !== ',' && src[j] !== '\n' && src[j] !== '\r') j++;
+    const cell = src.slice(i, j);
+    if (dangerousCell(cell)) {
+      removed.push(`formula in row ${row}, column ${col}: ${cell.slice(0, 60)}`);
+      out += cell.startsWith('"') ? `"'${cell.slice(1)}` : `'${cell}`;
+    } else out += cell;
+    if (j >= src.length) break;
+    if (src[j] === ',') {
+      out += ',';
+      col++;
+      i = j + 1;
+    } else {
+      const nl = src[j] === '\r' && src[j + 1] === '\n' ? '\r\n' : src[j];
+      out += nl;
+      row++;
+      col = 1;
+      i = j + nl.length;
+    }
+  }
+  if (!removed.length) return { removed: [], type: 'text/csv' };
+  return { removed, output: Buffer.from(out, 'latin1'), type: 'text/csv' };
+}
+
+export function sanitizeText(buf: Buffer): FamilyResult {
+  assertText(buf, 'text');
+  return { removed: [], type: 'text/plain' };
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', yen: '¥' };
+
+export function htmlToText(html: string): string {
+  let s = html.replace(/<!--[\s\S]*?-->/g, '');
+  s = s.replace(/<(script|style|noscript|iframe|object|embed|applet|template|svg|math)\b[\s\S]*?<\/\1\s*>/gi, '');
+  s = s.replace(/<(script|style|iframe|object|embed|applet|link|meta|base|form|input|button)\b[^>]*>/gi, '');
+  s = s.replace(/<a\b[^>]*?\bhref\s*=\s*("([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>([\s\S]*?)<\/a\s*>/gi, (_m, _q, d, sq, bare, text) => {
+    const url = (d ?? sq ?? bare ?? '').trim();
+    const label = text.replace(/<[^>]*>/g, '').trim();
+    return /^(https?:|mailto:)/i.test(url) && url !== label ? `${label} [ ${url} ]` : label;
+  });
+  s = s.replace(/<br\s*\/?>/gi, '\n').replace(/<li\b[^>]*>/gi, '\n- ').replace(/<\/(p|div|h[1-6]|tr|ul|ol|table|blockquote|pre|section|article|header|footer)\s*>/gi, '\n').replace(/<\/t[dh]\s*>/gi, '\t');
+  s = s.replace(/<[^>]*>/g, '');
+  s = s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+    if (e[0] === '#') {
+      const cp = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1));
+      return Number.isFinite(cp) && cp > 0 && cp < 0x110000 ? String.fromCodePoint(cp) : '';
+    }
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+  return s.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
+}
+
+export function sanitizeHtml(buf: Buffer): FamilyResult {
+  assertText(buf, 'HTML');
+  const text = htmlToText(buf.toString('utf8'));
+  return { removed: ['HTML converted to plain text (scripts, styles, forms and embedded content dropped; link targets kept)'], output: Buffer.from(text, 'utf8'), extension: 'txt', type: 'text/html' };
+}
