@@ -268,6 +268,6 @@ export function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn?: ZipEntry[
   newData.set('[Content_Types].xml', Buffer.from(types, 'utf8'));
   const out: ZipEntry[] = [];
   const ordered = [entries.find((e) => e.name === '[Content_Types].xml')!, ...entries.filter((e) => e.name !== '[Content_Types].xml')];
-  for (const e of ordered) if (!drop.has(e.name)) out.push({ name: e.name, data: newData.get(e.name) ?? e.data });
+  for (const e of ordered) if (!drop.has(e.name)) out.push({ ...e, data: newData.get(e.name) ?? e.data });
   return { removed, output: writeZip(out), extension: kind.macro ? kind.plainExt : kind.ext, type: `ooxml/${kind.ext}` };
 }

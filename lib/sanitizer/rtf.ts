@@ -34,13 +34,14 @@ function parse(src: string, budget: Budget): Group {
   const stack: Group[] = [];
   let cur: Group | undefined;
   let i = 0;
+  let steps = 0;
   let text = '';
   const flush = () => {
     if (text && cur) cur.parts.push(text);
     text = '';
   };
   while (i < src.length) {
-    if ((i & 0xffff) === 0) checkTime(budget);
+    if (++steps % 65536 === 0) checkTime(budget);
     const ch = src[i];
     if (ch === '{') {
       flush();
@@ -81,8 +82,15 @@ function parse(src: string, budget: Budget): Group {
         i += 2;
       }
     } else {
-      text += ch;
-      i++;
+      // A run of plain text up to the next brace or backslash, in one slice.
+      let j = i + 1;
+      while (j < src.length) {
+        const c = src.charCodeAt(j);
+        if (c === 0x7b || c === 0x7d || c === 0x5c) break;
+        j++;
+      }
+      text += src.slice(i, j);
+      i = j;
     }
   }
   flush();

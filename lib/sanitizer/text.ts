@@ -25,46 +25,44 @@ export function sanitizeCsv(buf: Buffer, budget: Budget): FamilyResult {
   assertText(buf, 'CSV');
   // latin1 keeps every byte (UTF-8 and Shift_JIS never put a comma, quote or newline in a trail byte).
   const src = buf.toString('latin1');
+  // Fast path: no cell can start with a formula character.
+  if (!/(^|[,\r\n])["\s]*[=+\-@\t]/.test(src)) return { removed: [], type: 'text/csv' };
   const removed: string[] = [];
-  let out = '';
-  let i = 0;
+  const inserts: number[] = [];
+  const cell = /("(?:[^"]|"")*"[^,\r\n]*|[^,\r\n"]*(?:"[^,\r\n]*)?)(,|\r\n|\n|\r|$)/y;
   let row = 1;
   let col = 1;
+  let i = 0;
+  let steps = 0;
   while (i <= src.length) {
-    if ((i & 0xffff) === 0) checkTime(budget);
-    // One cell.
-    let j = i;
-    if (src[j] === '"') {
-      j++;
-      while (j < src.length) {
-        if (src[j] === '"' && src[j + 1] === '"') j += 2;
-        else if (src[j] === '"') break;
-        else j++;
-      }
-      if (j >= src.length) throw new Quarantine(`malformed CSV: a quoted cell on row ${row} never closes`);
-      j++;
+    if (++steps % 65536 === 0) checkTime(budget);
+    cell.lastIndex = i;
+    const m = cell.exec(src);
+    if (!m) throw new Quarantine(`malformed CSV near row ${row}`);
+    const value = m[1];
+    if (value.startsWith('"') && !/"[^,\r\n]*$/.test(value.slice(1))) throw new Quarantine(`malformed CSV: a quoted cell on row ${row} never closes`);
+    if (dangerousCell(value)) {
+      removed.push(`formula in row ${row}, column ${col}: ${value.slice(0, 60)}`);
+      inserts.push(value.startsWith('"') ? i + 1 : i);
     }
-    while (j < src.length && src[j] !== ',' && src[j] !== '\n' && src[j] !== '\r') j++;
-    const cell = src.slice(i, j);
-    if (dangerousCell(cell)) {
-      removed.push(`formula in row ${row}, column ${col}: ${cell.slice(0, 60)}`);
-      out += cell.startsWith('"') ? `"'${cell.slice(1)}` : `'${cell}`;
-    } else out += cell;
-    if (j >= src.length) break;
-    if (src[j] === ',') {
-      out += ',';
-      col++;
-      i = j + 1;
-    } else {
-      const nl = src[j] === '\r' && src[j + 1] === '\n' ? '\r\n' : src[j];
-      out += nl;
+    if (!m[2]) break;
+    if (m[2] === ',') col++;
+    else {
       row++;
       col = 1;
-      i = j + nl.length;
     }
+    i = m.index + m[0].length;
+    if (m[0].length === 0) break;
   }
   if (!removed.length) return { removed: [], type: 'text/csv' };
-  return { removed, output: Buffer.from(out, 'latin1'), type: 'text/csv' };
+  const parts: string[] = [];
+  let last = 0;
+  for (const at of inserts) {
+    parts.push(src.slice(last, at), "'");
+    last = at;
+  }
+  parts.push(src.slice(last));
+  return { removed, output: Buffer.from(parts.join(''), 'latin1'), type: 'text/csv' };
 }
 
 export function sanitizeText(buf: Buffer): FamilyResult {

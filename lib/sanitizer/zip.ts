@@ -1,5 +1,4 @@
 import * as zlib from 'zlib';
-import { zipSync, Zippable } from 'fflate';
 import { Budget, checkTime, Quarantine } from './types';
 
 /**
@@ -13,6 +12,8 @@ import { Budget, checkTime, Quarantine } from './types';
 export interface ZipEntry {
   readonly name: string;
   readonly data: Buffer;
+  /** The entry as it was stored in the input (method, CRC, compressed bytes), reused when the data is unchanged. */
+  readonly raw?: { readonly method: number; readonly crc: number; readonly bytes: Buffer; readonly ofData: Buffer };
 }
 
 const EOCD = 0x06054b50;
@@ -81,14 +82,71 @@ export function readZip(buf: Buffer, budget: Budget, what = 'zip'): ZipEntry[] {
     if (data.length !== usize) throw new Quarantine(`malformed ${what}: entry "${name}" is ${data.length} bytes, declared ${usize}`);
     if (zlib.crc32(data) >>> 0 !== crc >>> 0) throw new Quarantine(`malformed ${what}: entry "${name}" fails its CRC check`);
     budget.inflated += data.length;
-    entries.push({ name, data });
+    entries.push({ name, data, raw: { method, crc, bytes: raw, ofData: data } });
   }
   return entries;
 }
 
-/** Writes entries in the given order (OOXML wants [Content_Types].xml first), deflated. */
+/**
+ * Writes entries in the given order (OOXML wants [Content_Types].xml first).
+ * Entries whose data is unchanged keep their original compressed bytes (no
+ * recompression); new data is deflated.
+ */
 export function writeZip(entries: ZipEntry[]): Buffer {
-  const z: Zippable = {};
-  for (const e of entries) z[e.name] = [new Uint8Array(e.data.buffer, e.data.byteOffset, e.data.length), { level: 6, mtime: new Date('2000-01-01T00:00:00Z') }];
-  return Buffer.from(zipSync(z));
+  const chunks: Buffer[] = [];
+  const central: Buffer[] = [];
+  let offset = 0;
+  // 2000-01-01 00:00 in DOS time, for reproducible output.
+  const dosTime = 0;
+  const dosDate = ((2000 - 1980) << 9) | (1 << 5) | 1;
+  for (const e of entries) {
+    const name = Buffer.from(e.name, 'utf8');
+    let method: number;
+    let crc: number;
+    let body: Buffer;
+    if (e.raw && e.raw.ofData === e.data) {
+      ({ method, crc } = e.raw);
+      body = e.raw.bytes;
+    } else {
+      crc = zlib.crc32(e.data) >>> 0;
+      const deflated = zlib.deflateRawSync(e.data, { level: 6 });
+      [method, body] = deflated.length < e.data.length ? [8, deflated] : [0, e.data];
+    }
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(LOC, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(0x800, 6);
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(dosTime, 10);
+    local.writeUInt16LE(dosDate, 12);
+    local.writeUInt32LE(crc >>> 0, 14);
+    local.writeUInt32LE(body.length, 18);
+    local.writeUInt32LE(e.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const cen = Buffer.alloc(46);
+    cen.writeUInt32LE(CEN, 0);
+    cen.writeUInt16LE(20, 4);
+    cen.writeUInt16LE(20, 6);
+    cen.writeUInt16LE(0x800, 8);
+    cen.writeUInt16LE(method, 10);
+    cen.writeUInt16LE(dosTime, 12);
+    cen.writeUInt16LE(dosDate, 14);
+    cen.writeUInt32LE(crc >>> 0, 16);
+    cen.writeUInt32LE(body.length, 20);
+    cen.writeUInt32LE(e.data.length, 24);
+    cen.writeUInt16LE(name.length, 28);
+    cen.writeUInt32LE(offset, 42);
+    chunks.push(local, name, body);
+    central.push(cen, name);
+    offset += local.length + name.length + body.length;
+  }
+  const cd = Buffer.concat(central);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(EOCD, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...chunks, cd, end]);
 }
