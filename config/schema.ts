@@ -196,6 +196,21 @@ const baseSchema = z.strictObject({
         appstreamInstanceType: z.string().default('stream.standard.medium'),
       })
       .default({ implementation: 'sbc-privatelink', port: 8443, prewarmed: 2, maxHosts: 10, instanceTypes: ['c6i.xlarge', 'c7i.xlarge'], idleTimeoutMinutes: 60, disconnectTimeoutMinutes: 30, appstreamInstanceType: 'stream.standard.medium' }),
+    /** The file sanitizer of crossing X2 (one queue-driven host group per municipality, in transfer). */
+    sanitizer: z
+      .strictObject({
+        minHosts: z.number().int().min(0).default(1),
+        maxHosts: z.number().int().min(1).default(4),
+        /** Nitro types with encryption in transit (Control Tower CT.AUTOSCALING.PR.11). */
+        instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type such as "c6i.large"' })).min(2, { error: 'must list at least 2 instance types so the group survives a shortage of one' }).default(['c6i.large', 'c7i.large']),
+        /** Days the quarantine bucket keeps originals. */
+        quarantineRetentionDays: z.number().int().min(1).max(3650).default(90),
+        /** Days uploads stay in the inbound bucket after they were sanitized. */
+        inboundRetentionDays: z.number().int().min(1).max(365).default(7),
+        /** Days sanitized files wait in the pickup bucket. */
+        sanitizedRetentionDays: z.number().int().min(1).max(365).default(30),
+      })
+      .default({ minHosts: 1, maxHosts: 4, instanceTypes: ['c6i.large', 'c7i.large'], quarantineRetentionDays: 90, inboundRetentionDays: 7, sanitizedRetentionDays: 30 }),
     patching: z
       .strictObject({
         /** When isolated hosts patch through the endpoints (UTC). */
@@ -294,6 +309,9 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
   }
   if (st.prewarmed > st.maxHosts) {
     issue(ctx, ['screenTransfer', 'prewarmed'], `is ${st.prewarmed} but maxHosts is ${st.maxHosts}; prewarmed must not exceed maxHosts`);
+  }
+  if (cfg.sanitizer.minHosts > cfg.sanitizer.maxHosts) {
+    issue(ctx, ['sanitizer', 'minHosts'], `is ${cfg.sanitizer.minHosts} but maxHosts is ${cfg.sanitizer.maxHosts}; minHosts must not exceed maxHosts`);
   }
   const mg = cfg.securityCloud.mailGateway;
   if (mg.minHosts > mg.maxHosts) {

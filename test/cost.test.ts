@@ -30,8 +30,11 @@ describe('cost model (dated price table × resources in the synthesized template
     assert.equal(line('security-cloud', 'networkFirewall.endpointHour'), azs);
     assert.equal(line('security-cloud', 'natGateway.hour'), azs);
     assert.equal(line('security-cloud', 'ec2.c6i.large'), s.config.securityCloud.mailGateway.minHosts);
-    // Interface endpoints: 5 services × the configured endpoint AZs in mynumber, lgwan and transfer, plus the X1 consumer endpoint in lgwan in every AZ.
-    assert.equal(line('131016', 'vpcEndpoint.interfaceAzHour'), 3 * 5 * s.config.sizing.interfaceEndpointAzs + azs);
+    // Interface endpoints: 5 services × the configured endpoint AZs in mynumber, lgwan and transfer, the sanitizer's SQS endpoint in transfer, plus the X1 consumer endpoint in lgwan in every AZ.
+    const eAz = s.config.sizing.interfaceEndpointAzs;
+    assert.equal(line('131016', 'vpcEndpoint.interfaceAzHour'), 3 * 5 * eAz + eAz + azs);
+    // The sanitizer hosts (X2) at their minimum, next to the screen-transfer hosts.
+    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts);
     assert.equal(line('131016', `ec2.${s.config.screenTransfer.instanceTypes[0]}`), s.config.screenTransfer.prewarmed);
     assert.equal(line('131016', 'transitGateway.attachmentHour'), 1);
     const sum = e.lines.filter((l) => l.group === '131016').reduce((n, l) => n + l.monthly, 0);
@@ -59,8 +62,8 @@ describe('cost model (dated price table × resources in the synthesized template
     const one = estimateCost(stacksOf(synth(cfg).outdir), prices);
     const two = estimateCost(stacksOf(synthShipped('pilot').outdir), prices);
     const perAz = prices.items['vpcEndpoint.interfaceAzHour'].price * prices.hoursPerMonth;
-    // The 15 X6 endpoints lose one AZ each (the X1 consumer endpoint stays in every AZ).
-    assert.ok(Math.abs(two.municipalities['131016'] - one.municipalities['131016'] - 15 * perAz) < 0.05, `${two.municipalities['131016']} - ${one.municipalities['131016']}`);
+    // The 15 X6 endpoints and the sanitizer's SQS endpoint lose one AZ each (the X1 consumer endpoint stays in every AZ).
+    assert.ok(Math.abs(two.municipalities['131016'] - one.municipalities['131016'] - 16 * perAz) < 0.05, `${two.municipalities['131016']} - ${one.municipalities['131016']}`);
     assert.equal(one.securityCloud, two.securityCloud);
   });
 

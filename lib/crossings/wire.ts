@@ -6,6 +6,7 @@ import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { ConnectionLeg, ZoneConnections, specificCommunicationsSg, specificRoutes } from './connections';
 import { ZonePatching } from './patching';
 import { UpdatesBucket } from './updates-bucket';
+import { Sanitizer } from './sanitizer';
 import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
 import { SimulatedLgwanStack } from './simulated-lgwan';
@@ -93,6 +94,7 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     // X6 patching for every isolated zone, and the update distribution bucket in transfer.
     for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) new ZonePatching(z.get(zone)!, 'Patching', { config: cfg, code: m.code, zone });
     const transfer = z.get('transfer')!;
+    new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan });
     new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });
 
     // Lab probes.

@@ -128,6 +128,9 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       description: 'the internet zone answers the MX gateway in the security cloud (SMTP), through the firewall',
       enforcedBy: tenantEnforcement,
     });
+    const transferStack = stackName(m.code, 'transfer');
+    const lgwanStack = stackName(m.code, 'lgwan');
+    const bucketPolicy = (what: string) => ({ stack: transferStack, constructPath: `${transferStack}/Sanitizer/${what}/Policy/Resource`, role: `${what.toLowerCase()} bucket policy: pinned to its endpoints` });
     crossings.push({
       id: 'X2',
       municipality: m.code,
@@ -136,8 +139,35 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       mechanism: 's3-gateway-endpoint',
       ports: [443],
       services: ['s3'],
-      description: 'internet writes files and mail for sanitization to the inbound bucket through its S3 gateway endpoint (policy pinned to the project buckets)',
-      enforcedBy: [{ stack: internetStack, constructPath: `${internetStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }],
+      description: 'internet writes files for sanitization to the inbound bucket (under the user\'s prefix) through its S3 gateway endpoint; only this endpoint may write it',
+      enforcedBy: [{ stack: internetStack, constructPath: `${internetStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }, bucketPolicy('Inbound')],
+    });
+    crossings.push({
+      id: 'X2',
+      municipality: m.code,
+      from: 'transfer',
+      to: 'aws-apis',
+      mechanism: 'vpc-endpoint',
+      ports: [443],
+      services: ['s3', 'sqs'],
+      description: 'the sanitizer in transfer takes object-created events from its queue (SQS endpoint), reads the inbound bucket, and writes the sanitized and quarantine buckets, the only writer of both',
+      enforcedBy: [
+        { stack: transferStack, constructPath: `${transferStack}/Sanitizer/Queue/Resource`, role: 'queue of inbound object-created events' },
+        { stack: transferStack, constructPath: `${transferStack}/Zone/Vpc/Sqs/Resource`, role: 'SQS interface endpoint (policy: this queue only)' },
+        bucketPolicy('Sanitized'),
+        bucketPolicy('Quarantine'),
+      ],
+    });
+    crossings.push({
+      id: 'X2',
+      municipality: m.code,
+      from: 'lgwan',
+      to: 'aws-apis',
+      mechanism: 's3-gateway-endpoint',
+      ports: [443],
+      services: ['s3'],
+      description: 'lgwan reads sanitized files (the pickup page) through its S3 gateway endpoint; it cannot write the sanitized bucket',
+      enforcedBy: [{ stack: lgwanStack, constructPath: `${lgwanStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }, bucketPolicy('Sanitized')],
     });
   }
   for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));

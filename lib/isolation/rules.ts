@@ -337,6 +337,16 @@ const sanitizedWriteOnlyFromTransfer: IsolationRule = {
         if (z !== 'transfer') out.push(`write granted through an endpoint in ${z ?? 'an unknown VPC'}`);
       }
     }
+    // And a Deny must keep writes to the transfer zone's endpoint, whatever IAM policies grant.
+    const pinnedToTransfer = asList(r.props.PolicyDocument?.Statement).some((st: Json) => {
+      if (!pinsToEndpoint(st) || !asList(st.Action).some((a: Json) => WRITE_ACTIONS.test(String(a)) || String(a) === 's3:*')) return false;
+      const vpces = Object.values(st.Condition ?? {}).flatMap((c: Json) => Object.entries(c ?? {}).filter(([k]) => k.toLowerCase() === 'aws:sourcevpce').flatMap(([, v]) => asList(v)));
+      return vpces.length > 0 && vpces.every((v) => {
+        const ep = ctx.model.refTo(r.stack, v);
+        return ep !== undefined && ctx.zones.zoneOf(ep).zone === 'transfer';
+      });
+    });
+    if (!pinnedToTransfer) out.push('no Deny statement keeps writes to the transfer zone\'s endpoint: any endpoint that IAM policies allow could write sanitized files');
     return out;
   },
 };

@@ -47,6 +47,10 @@ const INTERFACE_SERVICES = [
 export class ZoneVpc extends Construct {
   readonly vpc: ec2.Vpc;
   readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[] = [];
+  /** The security group of the interface endpoints (isolated zones), for endpoints added by crossings. */
+  endpointSecurityGroup?: ec2.SecurityGroup;
+  /** The AZs the interface endpoints sit in. */
+  endpointAzs: string[] = [];
   readonly s3Endpoint: ec2.GatewayVpcEndpoint;
   readonly flowLog: ec2.FlowLog;
 
@@ -109,6 +113,8 @@ export class ZoneVpc extends Construct {
         allowAllOutbound: false,
       });
       endpointSg.addIngressRule(ec2.Peer.ipv4(props.cidr), ec2.Port.tcp(443), `HTTPS from the ${props.zone} zone`);
+      this.endpointSecurityGroup = endpointSg;
+      this.endpointAzs = endpointAzs;
       for (const [name, service] of INTERFACE_SERVICES) {
         const ep = this.vpc.addInterfaceEndpoint(pascalId(name), {
           service,

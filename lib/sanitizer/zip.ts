@@ -16,6 +16,24 @@ export interface ZipEntry {
   readonly raw?: { readonly method: number; readonly crc: number; readonly bytes: Buffer; readonly ofData: Buffer };
 }
 
+/** zlib.crc32 (Node 20.15+), or a table-driven fallback for older runtimes on hosts. */
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+export function crc32(data: Buffer): number {
+  const native = (zlib as unknown as { crc32?: (d: Buffer) => number }).crc32;
+  if (native) return native(data) >>> 0;
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
 const EOCD = 0x06054b50;
 const CEN = 0x02014b50;
 const LOC = 0x04034b50;
@@ -80,7 +98,7 @@ export function readZip(buf: Buffer, budget: Budget, what = 'zip'): ZipEntry[] {
       }
     }
     if (data.length !== usize) throw new Quarantine(`malformed ${what}: entry "${name}" is ${data.length} bytes, declared ${usize}`);
-    if (zlib.crc32(data) >>> 0 !== crc >>> 0) throw new Quarantine(`malformed ${what}: entry "${name}" fails its CRC check`);
+    if (crc32(data) !== crc >>> 0) throw new Quarantine(`malformed ${what}: entry "${name}" fails its CRC check`);
     budget.inflated += data.length;
     entries.push({ name, data, raw: { method, crc, bytes: raw, ofData: data } });
   }
@@ -108,7 +126,7 @@ export function writeZip(entries: ZipEntry[]): Buffer {
       ({ method, crc } = e.raw);
       body = e.raw.bytes;
     } else {
-      crc = zlib.crc32(e.data) >>> 0;
+      crc = crc32(e.data);
       const deflated = zlib.deflateRawSync(e.data, { level: 6 });
       [method, body] = deflated.length < e.data.length ? [8, deflated] : [0, e.data];
     }

@@ -212,7 +212,7 @@ function permittedChecks(
       const title = `${where}${c.from} probe → ${svc} endpoint :443 (${c.id})`;
       if (svc === 's3') {
         out.push({ ...base, id, title, skipped: 'S3 is reached through a gateway endpoint (a route, not an ENI): Reachability Analyzer cannot target it; the endpoint policy is checked statically (ThreeTier S3P rules)' });
-      } else if ((INTERFACE_ENDPOINT_SERVICES as readonly string[]).includes(svc) || svc === 'appstream.streaming') {
+      } else if ((INTERFACE_ENDPOINT_SERVICES as readonly string[]).includes(svc) || svc === 'appstream.streaming' || svc === 'sqs') {
         endpointCheck(id, title, c.from, `${svc} interface endpoint`, (s) => s.endsWith(`.${svc}`), c.ports[0] ?? 443);
       }
     }

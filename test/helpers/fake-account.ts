@@ -79,6 +79,7 @@ export function fakeAccount(cfg: ThreeTierConfig, o: FakeAccountOptions = {}) {
         for (const svc of INTERFACE_ENDPOINT_SERVICES) endpoints.push({ VpcEndpointId: `vpce-${m.code}-${zone}-${svc}`, VpcId: id, ServiceName: `com.amazonaws.${cfg.region}.${svc}`, VpcEndpointType: 'Interface' });
       }
       endpoints.push({ VpcEndpointId: `vpce-${m.code}-${zone}-s3`, VpcId: id, ServiceName: `com.amazonaws.${cfg.region}.s3`, VpcEndpointType: 'Gateway' });
+      if (zone === 'transfer') endpoints.push({ VpcEndpointId: `vpce-${m.code}-transfer-sqs`, VpcId: id, ServiceName: `com.amazonaws.${cfg.region}.sqs`, VpcEndpointType: 'Interface' });
       if (zone === 'lgwan') endpoints.push({ VpcEndpointId: `vpce-${m.code}-lgwan-sbc`, VpcId: id, ServiceName: `com.amazonaws.vpce.${cfg.region}.vpce-svc-0${m.code}`, VpcEndpointType: 'Interface' });
     }
   }

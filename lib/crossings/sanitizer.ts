@@ -1,0 +1,316 @@
+import * as path from 'path';
+import { Construct } from 'constructs';
+import {
+  Aws,
+  AssetHashType,
+  CfnElement,
+  DockerImage,
+  Duration,
+  RemovalPolicy,
+  Tags,
+  aws_autoscaling as asg,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_s3 as s3,
+  aws_s3_assets as assets,
+  aws_sqs as sqs,
+  custom_resources as cr,
+} from 'aws-cdk-lib';
+import { Municipality, ThreeTierConfig } from '../../config/schema';
+import { acknowledge, controlTower } from '../compliance/acknowledge';
+import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
+import { accessLogsBucketName, logArchiveBucketName, pascal } from '../core/naming';
+import { CROSSING_TAG, ROLE_TAG } from '../core/tags';
+import { SUBNET_GROUPS } from '../network/zone-vpc';
+import type { ZoneStack } from '../network/zone-stack';
+
+/**
+ * Crossing X2, the file sanitizer of one municipality, in `transfer`:
+ * - inbound bucket: written only through the internet zone's S3 endpoint
+ *   (virtual-browser downloads and uploads land under the user's prefix),
+ *   read only by the sanitizer through the transfer endpoint;
+ * - an SQS queue fed by the inbound bucket's object-created events, with a
+ *   dead-letter queue, reached through an SQS endpoint in transfer;
+ * - the sanitizer hosts: an auto-scaling group that scales on queue depth and
+ *   runs the sanitizer as a systemd unit, fetched from a CDK asset through
+ *   the S3 endpoint;
+ * - sanitized bucket: written only by the sanitizer role through transfer,
+ *   read only through lgwan's endpoint (the pickup page);
+ * - quarantine bucket: originals kept for the retention period, transfer only.
+ * All buckets are KMS-encrypted, TLS-only and pinned to their endpoints; audit
+ * records go to the log archive (sanitizer-audit/<code>/).
+ */
+export interface SanitizerProps {
+  readonly config: ThreeTierConfig;
+  readonly municipality: Municipality;
+  readonly internet: ZoneStack;
+  readonly lgwan: ZoneStack;
+}
+
+export function sanitizerBucketName(config: string, code: string, what: 'inbound' | 'sanitized' | 'quarantine', account: string, region: string): string {
+  return `${config}-${code}-${what}-${account}-${region}`;
+}
+
+/** The sanitizer service bundled into one file for the hosts (esbuild, at synth, offline). */
+function workerAsset(scope: Construct): assets.Asset {
+  const root = path.resolve(__dirname, '..', '..');
+  return new assets.Asset(scope, 'WorkerBundle', {
+    path: path.join(root, 'lib', 'sanitizer'),
+    assetHashType: AssetHashType.SOURCE,
+    bundling: {
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const esbuild = require('esbuild') as typeof import('esbuild');
+          esbuild.buildSync({
+            entryPoints: [path.join(root, 'bin', 'sanitizer-worker.ts')],
+            bundle: true,
+            platform: 'node',
+            target: 'node18',
+            format: 'cjs',
+            minify: true,
+            legalComments: 'external',
+            outfile: path.join(outputDir, 'sanitizer-worker.js'),
+            logLevel: 'silent',
+          });
+          return true;
+        },
+      },
+    },
+  });
+}
+
+export class Sanitizer extends Construct {
+  readonly inbound: s3.Bucket;
+  readonly sanitized: s3.Bucket;
+  readonly quarantine: s3.Bucket;
+  readonly queue: sqs.Queue;
+  readonly deadLetters: sqs.Queue;
+  readonly hosts: asg.AutoScalingGroup;
+  readonly role: iam.Role;
+
+  constructor(transfer: ZoneStack, id: string, props: SanitizerProps) {
+    super(transfer, id);
+    const cfg = props.config;
+    const code = props.municipality.code;
+    const sz = cfg.sanitizer;
+    const account = cfg.account ?? Aws.ACCOUNT_ID;
+    const zone = transfer.zoneVpc;
+    const transferS3 = zone.s3Endpoint.vpcEndpointId;
+    const internetS3 = props.internet.zoneVpc.s3Endpoint.vpcEndpointId;
+    const lgwanS3 = props.lgwan.zoneVpc.s3Endpoint.vpcEndpointId;
+
+    const bucket = (what: 'inbound' | 'sanitized' | 'quarantine', days: number) => {
+      const b = new s3.Bucket(this, pascal(what), {
+        bucketName: sanitizerBucketName(cfg.name, code, what, account, cfg.region),
+        encryption: s3.BucketEncryption.KMS_MANAGED,
+        enforceSSL: true,
+        versioned: true,
+        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        serverAccessLogsBucket: s3.Bucket.fromBucketName(this, `${pascal(what)}AccessLogs`, accessLogsBucketName(cfg.name, account, cfg.region)),
+        serverAccessLogsPrefix: `buckets/${code}-${what}/`,
+        removalPolicy: RemovalPolicy.RETAIN,
+        lifecycleRules: [{ id: 'retention', expiration: Duration.days(days), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      });
+      Tags.of(b).add(ROLE_TAG, what);
+      Tags.of(b).add(CROSSING_TAG, 'X2');
+      const cfn = b.node.defaultChild!;
+      acknowledge(cfn, controlTower('s3_bucket_logging_enabled_check'), 'Server access logging is on: it targets the project access-log bucket, named with Fn::Join on the account id, which this Guard rule cannot resolve.');
+      acknowledge(cfn, controlTower('s3_bucket_object_lock_enabled_check'), `Files in transit through the sanitizer expire after ${days} days; Object Lock would keep them past that and block the cleanup. The audit records are in the log archive, which has Object Lock.`);
+      acknowledge(b, '@aws-cdk/aws-s3:accessLogsPolicyNotAdded', 'The access-log bucket lives in the log archive stack, whose policy admits logging.s3.amazonaws.com for the project\'s buckets in this account.');
+      return b;
+    };
+    this.inbound = bucket('inbound', sz.inboundRetentionDays);
+    this.sanitized = bucket('sanitized', sz.sanitizedRetentionDays);
+    this.quarantine = bucket('quarantine', sz.quarantineRetentionDays);
+    acknowledge(this.sanitized.node.defaultChild!, controlTower('s3_event_notifications_enabled_check'), 'Staff pick sanitized files up on the pickup page; nothing reacts to individual objects.');
+    acknowledge(this.quarantine.node.defaultChild!, controlTower('s3_event_notifications_enabled_check'), 'Quarantined originals are examined on request; nothing reacts to individual objects.');
+
+    const deny = (b: s3.Bucket, sid: string, actions: string[], vpces: string[], extra?: Record<string, Record<string, unknown>>) =>
+      b.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions,
+          resources: actions.some((a) => a === 's3:*') ? [b.bucketArn, b.arnForObjects('*')] : [b.arnForObjects('*')],
+          conditions: { StringNotEquals: { 'aws:SourceVpce': vpces }, ...extra },
+        }),
+      );
+    const writes = ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:RestoreObject'];
+    deny(this.inbound, 'OnlyThroughInternetAndTransfer', ['s3:*'], [internetS3, transferS3]);
+    deny(this.inbound, 'WritesOnlyFromInternet', writes, [internetS3]);
+    deny(this.inbound, 'ReadsOnlyFromTransfer', ['s3:GetObject', 's3:GetObjectVersion'], [transferS3]);
+    deny(this.sanitized, 'OnlyThroughTransferAndLgwan', ['s3:*'], [transferS3, lgwanS3]);
+    deny(this.sanitized, 'WritesOnlyFromTransfer', writes, [transferS3]);
+    deny(this.quarantine, 'OnlyThroughTransfer', ['s3:*'], [transferS3]);
+
+    // The queue of object-created events, and its dead letters.
+    // Names are fixed so each side can name the other by ARN without a reference cycle.
+    const queueName = `${cfg.name}-${code}-sanitizer`;
+    const queueArn = `arn:${Aws.PARTITION}:sqs:${cfg.region}:${account}:${queueName}`;
+    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
+      queueName: `${queueName}-dead-letters`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [sqs.Queue.fromQueueArn(this, 'Source', queueArn)] },
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      queueName,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.minutes(5),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: 5 },
+    });
+    acknowledge(this.deadLetters.node.defaultChild!, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the sanitizer queue.');
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'InboundBucketEvents',
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        // The bucket by its (fixed) name: a reference would make the bucket and this policy depend on each other.
+        conditions: { ArnEquals: { 'aws:SourceArn': `arn:${Aws.PARTITION}:s3:::${sanitizerBucketName(cfg.name, code, 'inbound', account, cfg.region)}` }, StringEquals: { 'aws:SourceAccount': account } },
+      }),
+    );
+    // Notifications as a bucket property (no custom resource, no Lambda in the isolated zone).
+    const inboundCfn = this.inbound.node.defaultChild as s3.CfnBucket;
+    inboundCfn.notificationConfiguration = { queueConfigurations: [{ event: 's3:ObjectCreated:*', queue: this.queue.queueArn }] };
+    const queuePolicy = this.queue.node.tryFindChild('Policy');
+    if (queuePolicy) inboundCfn.node.addDependency(queuePolicy);
+
+    // SQS endpoint in transfer, its policy naming this queue only.
+    const sqsEndpoint = zone.vpc.addInterfaceEndpoint('Sqs', {
+      service: ec2.InterfaceVpcEndpointAwsService.SQS,
+      privateDnsEnabled: true,
+      open: false,
+      securityGroups: zone.endpointSecurityGroup ? [zone.endpointSecurityGroup] : undefined,
+      subnets: { subnetGroupName: SUBNET_GROUPS.endpoints, availabilityZones: zone.endpointAzs.length ? zone.endpointAzs : undefined },
+    });
+    sqsEndpoint.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ThisAccountSanitizerQueue',
+        principals: [new iam.AccountPrincipal(account)],
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [this.queue.queueArn, this.deadLetters.queueArn],
+      }),
+    );
+
+    // The hosts.
+    this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
+    const archive = logArchiveBucketName(cfg.name, account, cfg.region);
+    const bundle = workerAsset(this);
+    const objects = (b: s3.Bucket) => b.arnForObjects('*');
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadInbound', actions: ['s3:GetObject'], resources: [objects(this.inbound)] }));
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteResults', actions: ['s3:PutObject'], resources: [objects(this.sanitized), objects(this.quarantine)] }));
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AuditRecords', actions: ['s3:PutObject'], resources: [`arn:${Aws.PARTITION}:s3:::${archive}/sanitizer-audit/${code}/*`] }));
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ArchiveKey', actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${account}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'WorkerBundle', actions: ['s3:GetObject'], resources: [bundle.bucket.arnForObjects(bundle.s3ObjectKey)] }));
+    this.queue.grantConsumeMessages(this.role);
+    const stack = transfer;
+    const arnOf = (b: s3.Bucket) => `<${stack.getLogicalId(b.node.defaultChild as CfnElement)}.Arn>/*`;
+    const policy = this.role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!;
+    for (const b of [this.inbound, this.sanitized, this.quarantine]) {
+      acknowledge(policy, `AwsSolutions-IAM5[Resource::${arnOf(b)}]`, `Objects of this municipality's own ${b === this.inbound ? 'inbound bucket (read: files to sanitize)' : b === this.sanitized ? 'sanitized bucket (write: results under the uploader\'s prefix)' : 'quarantine bucket (write: originals)'}; object keys are the users' file names, unknown in advance.`);
+    }
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${cfg.name}-log-archive-<AWS::AccountId>-${cfg.region}/sanitizer-audit/${code}/*]`, 'Audit records of this municipality only, one object per file, under its own prefix of the log archive.');
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*]`, 'The log archive key, used only through S3 in this region (kms:ViaService); naming it would tie this stack to the archive stack\'s key id.');
+    const sg = new ec2.SecurityGroup(this, 'HostsSg', { vpc: zone.vpc, description: 'Sanitizer hosts: no inbound; HTTPS to the transfer zone endpoints only', allowAllOutbound: false });
+    sg.addEgressRule(ec2.Peer.ipv4(props.municipality.cidrs.transfer), ec2.Port.tcp(443), 'interface endpoints of the transfer zone');
+    // S3 is reached through the gateway endpoint, i.e. S3's addresses: the AWS-managed prefix list of this region, looked up at deploy time.
+    const s3List = new cr.AwsCustomResource(this, 'S3PrefixList', {
+      onUpdate: {
+        service: 'EC2',
+        action: 'describeManagedPrefixLists',
+        parameters: { Filters: [{ Name: 'prefix-list-name', Values: [`com.amazonaws.${cfg.region}.s3`] }] },
+        physicalResourceId: cr.PhysicalResourceId.of(`s3-prefix-list-${cfg.region}`),
+        outputPaths: ['PrefixLists.0.PrefixListId'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeManagedPrefixLists'], resources: ['*'] })]),
+      installLatestAwsSdk: false,
+    });
+    sg.addEgressRule(ec2.Peer.prefixList(s3List.getResponseField('PrefixLists.0.PrefixListId')), ec2.Port.tcp(443), 'S3 through the gateway endpoint (the S3 prefix list of the region)');
+    acknowledge(s3List.node.findChild('CustomResourcePolicy').node.defaultChild!, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeManagedPrefixLists has no resource-level permissions; it only reads the AWS-managed S3 prefix list id at deploy time.');
+    const provider = transfer.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (provider) {
+      const fn = provider.node.defaultChild!;
+      acknowledge(fn, controlTower('lambda_inside_vpc_check'), 'A deploy-time lookup (the S3 prefix list id) by the CDK AwsCustomResource; it calls one EC2 API and holds no data, and the isolated zone has no route to the EC2 API.');
+      acknowledge(provider.node.findChild('ServiceRole').node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-provided deploy-time handler: it only needs to write its own logs.');
+    }
+    const env = [
+      `SANITIZER_QUEUE_URL=${this.queue.queueUrl}`,
+      `SANITIZER_SANITIZED_BUCKET=${this.sanitized.bucketName}`,
+      `SANITIZER_QUARANTINE_BUCKET=${this.quarantine.bucketName}`,
+      `SANITIZER_AUDIT_BUCKET=${archive}`,
+      `SANITIZER_AUDIT_PREFIX=sanitizer-audit/${code}/`,
+      `AWS_REGION=${cfg.region}`,
+      'AWS_USE_FIPS_ENDPOINT=false',
+    ];
+    const userData = ec2.UserData.forLinux();
+    userData.addCommands(
+      'set -euo pipefail',
+      // Node.js from the Amazon Linux repositories, through the S3 gateway endpoint.
+      'dnf install -y nodejs',
+      'install -d -m 0755 /opt/three-tier-sanitizer',
+      `aws s3 cp ${bundle.s3ObjectUrl} /tmp/sanitizer.zip --region ${cfg.region}`,
+      'python3 -c "import zipfile; zipfile.ZipFile(\'/tmp/sanitizer.zip\').extractall(\'/opt/three-tier-sanitizer\')"',
+      'useradd --system --no-create-home --shell /sbin/nologin sanitizer || true',
+      `cat > /etc/three-tier-sanitizer.env <<'ENV'\n${env.join('\n')}\nENV`,
+      [
+        "cat > /etc/systemd/system/three-tier-sanitizer.service <<'UNIT'",
+        '[Unit]',
+        'Description=Three-tier file sanitizer (crossing X2)',
+        'After=network-online.target',
+        'Wants=network-online.target',
+        '[Service]',
+        'User=sanitizer',
+        'EnvironmentFile=/etc/three-tier-sanitizer.env',
+        'ExecStart=/usr/bin/node /opt/three-tier-sanitizer/sanitizer-worker.js',
+        'Restart=always',
+        'RestartSec=2',
+        'NoNewPrivileges=yes',
+        'ProtectSystem=strict',
+        'ProtectHome=yes',
+        'PrivateTmp=yes',
+        'MemoryMax=3G',
+        '[Install]',
+        'WantedBy=multi-user.target',
+        'UNIT',
+      ].join('\n'),
+      'systemctl daemon-reload',
+      'systemctl enable --now three-tier-sanitizer',
+    );
+    const template = new ec2.LaunchTemplate(this, 'Template', {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+      instanceType: new ec2.InstanceType(sz.instanceTypes[0]),
+      role: this.role,
+      securityGroup: sg,
+      userData,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      detailedMonitoring: true,
+      associatePublicIpAddress: false,
+      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(16, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+    });
+    this.hosts = new asg.AutoScalingGroup(this, 'Hosts', {
+      vpc: zone.vpc,
+      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.workload },
+      minCapacity: sz.minHosts,
+      maxCapacity: sz.maxHosts,
+      mixedInstancesPolicy: {
+        launchTemplate: template,
+        launchTemplateOverrides: sz.instanceTypes.map((t) => ({ instanceType: new ec2.InstanceType(t) })),
+        instancesDistribution: { onDemandPercentageAboveBaseCapacity: 100 },
+      },
+      groupMetrics: [asg.GroupMetrics.all()],
+    });
+    Tags.of(this.hosts).add(ROLE_TAG, 'sanitizer');
+    // Scale on queue depth: target tracking keeps the waiting files near 20 (more hosts when files pile up, fewer when idle).
+    this.hosts.scaleToTrackMetric('QueueDepth', { metric: this.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), targetValue: 20 });
+    finishHostGroup(this.hosts, cfg.availabilityZones);
+  }
+}
