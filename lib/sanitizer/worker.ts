@@ -231,6 +231,13 @@ export class FsStore implements ObjectStore {
     return fs.existsSync(f) ? fs.readFileSync(f) : undefined;
   }
 
+  async list(bucket: string, prefix: string): Promise<string[]> {
+    const root = path.resolve(this.root, bucket);
+    if (!fs.existsSync(root)) return [];
+    const all = fs.readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.endsWith('.tmp'));
+    return all.map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join('/')).filter((k) => k.startsWith(prefix)).sort();
+  }
+
   async put(bucket: string, key: string, body: Buffer): Promise<void> {
     const f = this.file(bucket, key);
     fs.mkdirSync(path.dirname(f), { recursive: true });
