@@ -33,8 +33,8 @@ describe('cost model (dated price table × resources in the synthesized template
     // Interface endpoints: 5 services × the configured endpoint AZs in mynumber, lgwan and transfer, the sanitizer's SQS endpoint in transfer, plus the X1 consumer endpoint in lgwan in every AZ.
     const eAz = s.config.sizing.interfaceEndpointAzs;
     assert.equal(line('131016', 'vpcEndpoint.interfaceAzHour'), 3 * 5 * eAz + eAz + azs);
-    // The sanitizer hosts (X2) at their minimum, next to the screen-transfer hosts.
-    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts);
+    // The sanitizer hosts (X2) at their minimum, and the one pickup host in lgwan, next to the screen-transfer hosts.
+    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts + 1);
     assert.equal(line('131016', `ec2.${s.config.screenTransfer.instanceTypes[0]}`), s.config.screenTransfer.prewarmed);
     assert.equal(line('131016', 'transitGateway.attachmentHour'), 1);
     const sum = e.lines.filter((l) => l.group === '131016').reduce((n, l) => n + l.monthly, 0);

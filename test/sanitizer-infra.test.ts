@@ -81,6 +81,26 @@ describe('X2 infrastructure: buckets, queue, endpoint and sanitizer hosts in tra
     assert.ok(egress.some(([, e]) => e.DestinationPrefixListId && e.FromPort === 443), 'S3 by its prefix list (looked up at deploy time)');
   });
 
+  test('staff path: browser downloads on the SBC hosts go to the inbound bucket under users/<login>/; the pickup page runs in lgwan for LGWAN terminals', () => {
+    const s = synthShipped('pilot');
+    const internet = s.templates.get(`Pilot-${CODE}-Internet`)!;
+    const sbcLt = resources(internet, 'AWS::EC2::LaunchTemplate').map(([, l]) => JSON.stringify(l)).find((l) => l.includes('dcvserver'))!;
+    assert.match(sbcLt, /three-tier-handoff/);
+    assert.match(sbcLt, /aws s3 mv \\"\$f\\" \\"s3:\/\/pilot-131016-inbound-/);
+    const sbcPolicy = resources(internet, 'AWS::IAM::Policy').map(([, p]) => JSON.stringify(p)).find((p) => p.includes('DownloadsToSanitizer'))!;
+    assert.match(sbcPolicy, /pilot-131016-inbound-.*\/users\/\*/);
+    const lgwan = s.templates.get(`Pilot-${CODE}-Lgwan`)!;
+    const pickupSg = resources(lgwan, 'AWS::EC2::SecurityGroup').find(([, g]) => /Pickup page/.test(g.GroupDescription))![1];
+    const office = s.config.municipalities[0].terminals.lgwan!.officeCidrs;
+    assert.deepEqual(pickupSg.SecurityGroupIngress.map((r: any) => `${r.CidrIp}:${r.FromPort}`).sort(), office.map((c) => `${c}:443`).sort());
+    const pickupPolicy = resources(lgwan, 'AWS::IAM::Policy').map(([, p]) => JSON.stringify(p)).find((p) => p.includes('ReadSanitized'))!;
+    assert.match(pickupPolicy, /pilot-131016-sanitized-.*\/users\/\*/);
+    assert.doesNotMatch(pickupPolicy, /s3:PutObject/, 'the pickup page only reads');
+    const pickupLt = resources(lgwan, 'AWS::EC2::LaunchTemplate').map(([, l]) => JSON.stringify(l)).find((l) => l.includes('three-tier-pickup'))!;
+    assert.match(pickupLt, /ExecStart=\/usr\/bin\/node \/opt\/three-tier-pickup\/pickup\.js/);
+    assert.match(pickupLt, /PICKUP_USER_HEADER=X-Remote-User/);
+  });
+
   test('the pilot assembly matches its intent with the X2 crossings of transfer and lgwan', () => {
     const r = check(freshAssembly('pilot'));
     assert.equal(r.verdict, 'match', JSON.stringify(summary(r)));

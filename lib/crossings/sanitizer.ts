@@ -1,10 +1,7 @@
-import * as path from 'path';
 import { Construct } from 'constructs';
 import {
   Aws,
-  AssetHashType,
   CfnElement,
-  DockerImage,
   Duration,
   RemovalPolicy,
   Tags,
@@ -12,9 +9,7 @@ import {
   aws_ec2 as ec2,
   aws_iam as iam,
   aws_s3 as s3,
-  aws_s3_assets as assets,
   aws_sqs as sqs,
-  custom_resources as cr,
 } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
@@ -22,6 +17,7 @@ import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
 import { accessLogsBucketName, logArchiveBucketName, pascal } from '../core/naming';
 import { CROSSING_TAG, ROLE_TAG } from '../core/tags';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
+import { bundledService, s3PrefixListPeer } from './bundle';
 import type { ZoneStack } from '../network/zone-stack';
 
 /**
@@ -49,36 +45,6 @@ export interface SanitizerProps {
 
 export function sanitizerBucketName(config: string, code: string, what: 'inbound' | 'sanitized' | 'quarantine', account: string, region: string): string {
   return `${config}-${code}-${what}-${account}-${region}`;
-}
-
-/** The sanitizer service bundled into one file for the hosts (esbuild, at synth, offline). */
-function workerAsset(scope: Construct): assets.Asset {
-  const root = path.resolve(__dirname, '..', '..');
-  return new assets.Asset(scope, 'WorkerBundle', {
-    path: path.join(root, 'lib', 'sanitizer'),
-    assetHashType: AssetHashType.SOURCE,
-    bundling: {
-      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
-      local: {
-        tryBundle(outputDir: string): boolean {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          const esbuild = require('esbuild') as typeof import('esbuild');
-          esbuild.buildSync({
-            entryPoints: [path.join(root, 'bin', 'sanitizer-worker.ts')],
-            bundle: true,
-            platform: 'node',
-            target: 'node18',
-            format: 'cjs',
-            minify: true,
-            legalComments: 'external',
-            outfile: path.join(outputDir, 'sanitizer-worker.js'),
-            logLevel: 'silent',
-          });
-          return true;
-        },
-      },
-    },
-  });
 }
 
 export class Sanitizer extends Construct {
@@ -203,7 +169,7 @@ export class Sanitizer extends Construct {
     // The hosts.
     this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
     const archive = logArchiveBucketName(cfg.name, account, cfg.region);
-    const bundle = workerAsset(this);
+    const bundle = bundledService(this, 'WorkerBundle', 'bin/sanitizer-worker.ts', 'sanitizer-worker.js');
     const objects = (b: s3.Bucket) => b.arnForObjects('*');
     this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadInbound', actions: ['s3:GetObject'], resources: [objects(this.inbound)] }));
     this.role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteResults', actions: ['s3:PutObject'], resources: [objects(this.sanitized), objects(this.quarantine)] }));
@@ -221,26 +187,8 @@ export class Sanitizer extends Construct {
     acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*]`, 'The log archive key, used only through S3 in this region (kms:ViaService); naming it would tie this stack to the archive stack\'s key id.');
     const sg = new ec2.SecurityGroup(this, 'HostsSg', { vpc: zone.vpc, description: 'Sanitizer hosts: no inbound; HTTPS to the transfer zone endpoints only', allowAllOutbound: false });
     sg.addEgressRule(ec2.Peer.ipv4(props.municipality.cidrs.transfer), ec2.Port.tcp(443), 'interface endpoints of the transfer zone');
-    // S3 is reached through the gateway endpoint, i.e. S3's addresses: the AWS-managed prefix list of this region, looked up at deploy time.
-    const s3List = new cr.AwsCustomResource(this, 'S3PrefixList', {
-      onUpdate: {
-        service: 'EC2',
-        action: 'describeManagedPrefixLists',
-        parameters: { Filters: [{ Name: 'prefix-list-name', Values: [`com.amazonaws.${cfg.region}.s3`] }] },
-        physicalResourceId: cr.PhysicalResourceId.of(`s3-prefix-list-${cfg.region}`),
-        outputPaths: ['PrefixLists.0.PrefixListId'],
-      },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeManagedPrefixLists'], resources: ['*'] })]),
-      installLatestAwsSdk: false,
-    });
-    sg.addEgressRule(ec2.Peer.prefixList(s3List.getResponseField('PrefixLists.0.PrefixListId')), ec2.Port.tcp(443), 'S3 through the gateway endpoint (the S3 prefix list of the region)');
-    acknowledge(s3List.node.findChild('CustomResourcePolicy').node.defaultChild!, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeManagedPrefixLists has no resource-level permissions; it only reads the AWS-managed S3 prefix list id at deploy time.');
-    const provider = transfer.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
-    if (provider) {
-      const fn = provider.node.defaultChild!;
-      acknowledge(fn, controlTower('lambda_inside_vpc_check'), 'A deploy-time lookup (the S3 prefix list id) by the CDK AwsCustomResource; it calls one EC2 API and holds no data, and the isolated zone has no route to the EC2 API.');
-      acknowledge(provider.node.findChild('ServiceRole').node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-provided deploy-time handler: it only needs to write its own logs.');
-    }
+    // S3 is reached through the gateway endpoint, i.e. S3's addresses (the region's prefix list).
+    sg.addEgressRule(s3PrefixListPeer(this, 'S3PrefixList', cfg.region), ec2.Port.tcp(443), 'S3 through the gateway endpoint (the S3 prefix list of the region)');
     const env = [
       `SANITIZER_QUEUE_URL=${this.queue.queueUrl}`,
       `SANITIZER_SANITIZED_BUCKET=${this.sanitized.bucketName}`,

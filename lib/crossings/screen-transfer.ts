@@ -40,6 +40,27 @@ export interface SbcProviderProps {
   readonly vpc: ec2.Vpc;
   /** The internet zone's CIDR (PrivateLink traffic reaches the hosts from the NLB's addresses in it). */
   readonly zoneCidr: string;
+  /** The inbound bucket of crossing X2: browser downloads are handed to the sanitizer there, under the user's prefix. */
+  readonly inboundBucket?: string;
+}
+
+/** Moves finished browser downloads of each DCV user to the inbound bucket (X2), under users/<login>/. */
+export function downloadHandoffScript(bucket: string, region: string): string {
+  return [
+    '#!/bin/bash',
+    '# Three-tier X2 handoff: a file downloaded in the virtual browser goes to the sanitizer, never to the terminal.',
+    'set -u',
+    'while true; do',
+    '  for d in /home/*/Downloads; do',
+    '    [ -d "$d" ] || continue',
+    '    user=$(basename "$(dirname "$d")")',
+    "    find \"$d\" -maxdepth 1 -type f ! -name '*.part' ! -name '*.crdownload' ! -name '.*' -mmin +0.1 -print0 | while IFS= read -r -d '' f; do",
+    `      aws s3 mv "$f" "s3://${bucket}/users/$user/$(basename "$f")" --region ${region} --only-show-errors || logger -t three-tier-handoff "upload failed, will retry: $f"`,
+    '    done',
+    '  done',
+    '  sleep 5',
+    'done',
+  ].join('\n');
 }
 
 /**
@@ -62,7 +83,11 @@ export class SbcProvider extends Construct {
     hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS browsing (through the security cloud firewall)');
     hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP browsing (through the security cloud firewall)');
 
-    const role = ssmHostRole(this, 'HostRole', 'Screen-transfer hosts: SSM management only');
+    const role = ssmHostRole(this, 'HostRole', props.inboundBucket ? 'Screen-transfer hosts: SSM, and browser downloads into the inbound bucket (X2)' : 'Screen-transfer hosts: SSM management only');
+    if (props.inboundBucket) {
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'DownloadsToSanitizer', actions: ['s3:PutObject'], resources: [`arn:${Stack.of(this).partition}:s3:::${props.inboundBucket}/users/*`] }));
+      acknowledge(role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.inboundBucket.replace(Stack.of(this).account, '<AWS::AccountId>')}/users/*]`, 'Browser downloads of every user of this fleet go to the sanitizer under their own users/<login>/ prefix; file names are not known in advance.');
+    }
 
     const userData = ec2.UserData.forLinux();
     userData.addCommands(
@@ -76,6 +101,15 @@ export class SbcProvider extends Construct {
       `cat > /etc/dcv/dcv.conf <<'CONF'\n${dcvConfig(props.config)}\nCONF`,
       'systemctl enable --now dcvserver',
     );
+    if (props.inboundBucket) {
+      const region = Stack.of(this).region;
+      userData.addCommands(
+        `cat > /usr/local/bin/three-tier-handoff <<'SCRIPT'\n${downloadHandoffScript(props.inboundBucket, region)}\nSCRIPT`,
+        'chmod 0755 /usr/local/bin/three-tier-handoff',
+        ["cat > /etc/systemd/system/three-tier-handoff.service <<'UNIT'", '[Unit]', 'Description=Hand browser downloads to the sanitizer (crossing X2)', '[Service]', 'ExecStart=/usr/local/bin/three-tier-handoff', 'Restart=always', '[Install]', 'WantedBy=multi-user.target', 'UNIT'].join('\n'),
+        'systemctl daemon-reload && systemctl enable --now three-tier-handoff',
+      );
+    }
     const template = new ec2.LaunchTemplate(this, 'Template', {
       machineImage: ec2.MachineImage.latestAmazonLinux2023(),
       instanceType: new ec2.InstanceType(st.instanceTypes[0]),

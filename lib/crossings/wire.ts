@@ -1,4 +1,4 @@
-import { App, aws_appstream as appstream, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { App, Aws, aws_appstream as appstream, aws_ec2 as ec2 } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { pascal } from '../core/naming';
 import type { ZoneStack } from '../network/zone-stack';
@@ -6,7 +6,8 @@ import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { ConnectionLeg, ZoneConnections, specificCommunicationsSg, specificRoutes } from './connections';
 import { ZonePatching } from './patching';
 import { UpdatesBucket } from './updates-bucket';
-import { Sanitizer } from './sanitizer';
+import { Sanitizer, sanitizerBucketName } from './sanitizer';
+import { PickupPage } from './pickup';
 import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
 import { SimulatedLgwanStack } from './simulated-lgwan';
@@ -70,7 +71,8 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     // X1 screen transfer: lgwan consumes, internet provides.
     const lgwanOffice = m.terminals.lgwan?.officeCidrs ?? [];
     if (cfg.screenTransfer.implementation === 'sbc-privatelink') {
-      const provider = new SbcProvider(internet, 'ScreenTransfer', { config: cfg, vpc: internet.zoneVpc.vpc, zoneCidr: m.cidrs.internet });
+      const inboundBucket = sanitizerBucketName(cfg.name, m.code, 'inbound', cfg.account ?? Aws.ACCOUNT_ID, cfg.region);
+      const provider = new SbcProvider(internet, 'ScreenTransfer', { config: cfg, vpc: internet.zoneVpc.vpc, zoneCidr: m.cidrs.internet, inboundBucket });
       new SbcConsumer(lgwan, 'ScreenTransfer', { config: cfg, vpc: lgwan.zoneVpc.vpc, zoneCidr: m.cidrs.lgwan, officeCidrs: lgwanOffice, serviceName: provider.service.vpcEndpointServiceName });
     } else {
       const consumer = new AppStreamConsumer(lgwan, 'ScreenTransfer', { config: cfg, vpc: lgwan.zoneVpc.vpc, zoneCidr: m.cidrs.lgwan, officeCidrs: lgwanOffice });
@@ -95,6 +97,7 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) new ZonePatching(z.get(zone)!, 'Patching', { config: cfg, code: m.code, zone });
     const transfer = z.get('transfer')!;
     new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan });
+    new PickupPage(lgwan, 'Pickup', { config: cfg, municipality: m });
     new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });
 
     // Lab probes.

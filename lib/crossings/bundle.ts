@@ -1,0 +1,60 @@
+import { createHash } from 'crypto';
+import * as path from 'path';
+import { Construct } from 'constructs';
+import { AssetHashType, DockerImage, FileSystem, Stack, aws_ec2 as ec2, aws_iam as iam, aws_s3_assets as assets, custom_resources as cr } from 'aws-cdk-lib';
+import { acknowledge, controlTower } from '../compliance/acknowledge';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * A service of this project bundled into one JavaScript file for the hosts
+ * (esbuild, at synth, offline), as a CDK asset the hosts fetch through their
+ * S3 endpoint. The hash covers the sources and the entry point, so two
+ * services built from the same sources stay apart.
+ */
+export function bundledService(scope: Construct, id: string, entry: string, outName: string): assets.Asset {
+  const source = path.join(ROOT, 'lib', 'sanitizer');
+  const hash = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(outName).digest('hex');
+  return new assets.Asset(scope, id, {
+    path: source,
+    assetHashType: AssetHashType.CUSTOM,
+    assetHash: hash,
+    bundling: {
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const esbuild = require('esbuild') as typeof import('esbuild');
+          esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'external', outfile: path.join(outputDir, outName), logLevel: 'silent' });
+          return true;
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The S3 prefix list of the region, looked up at deploy time (its id differs
+ * per region and synth stays offline): hosts in isolated zones reach S3 only
+ * through the gateway endpoint, i.e. these addresses.
+ */
+export function s3PrefixListPeer(scope: Construct, id: string, region: string): ec2.IPeer {
+  const lookup = new cr.AwsCustomResource(scope, id, {
+    onUpdate: {
+      service: 'EC2',
+      action: 'describeManagedPrefixLists',
+      parameters: { Filters: [{ Name: 'prefix-list-name', Values: [`com.amazonaws.${region}.s3`] }] },
+      physicalResourceId: cr.PhysicalResourceId.of(`s3-prefix-list-${region}`),
+      outputPaths: ['PrefixLists.0.PrefixListId'],
+    },
+    policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ec2:DescribeManagedPrefixLists'], resources: ['*'] })]),
+    installLatestAwsSdk: false,
+  });
+  acknowledge(lookup.node.findChild('CustomResourcePolicy').node.defaultChild!, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeManagedPrefixLists has no resource-level permissions; it only reads the AWS-managed S3 prefix list id at deploy time.');
+  const provider = Stack.of(scope).node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+  if (provider) {
+    acknowledge(provider.node.defaultChild!, controlTower('lambda_inside_vpc_check'), 'A deploy-time lookup (the S3 prefix list id) by the CDK AwsCustomResource; it calls one EC2 API and holds no data, and the isolated zone has no route to the EC2 API.');
+    acknowledge(provider.node.findChild('ServiceRole').node.defaultChild!, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK-provided deploy-time handler: it only needs to write its own logs.');
+  }
+  return ec2.Peer.prefixList(lookup.getResponseField('PrefixLists.0.PrefixListId'));
+}
