@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -63,28 +63,40 @@ describe('sanitizer service (queue → sanitize → buckets), filesystem stand-i
     assert.ok(fs.readFileSync(path.join(root, 'buckets', 'sanitized', 'users/sato/plain.docx')).equals(files['users/sato/plain.docx']));
   });
 
-  test('a worker killed with SIGKILL mid-file leaves its message; the next worker processes it after the lease, exactly one output', async () => {
+  test('a worker killed with SIGKILL in the middle of a file leaves its message; the next worker processes it after the lease, exactly one output', async (t) => {
     const { root, queue, store } = lab();
-    // A 60 MB RTF takes seconds: long enough to be killed in the middle.
-    const para = '\\par long body text of a letter with {\\b bold} words. ';
-    const big = Buffer.from(`{\\rtf1\\ansi ${para.repeat(Math.ceil((60 * 1024 * 1024) / para.length))}{\\object\\objemb{\\*\\objdata 0105}{\\result {x}}}\\par}`, 'latin1');
-    await store.put('inbound', 'users/kato/big.rtf', big);
+    // The first file is a named pipe: the worker blocks in the middle of reading it, deterministically,
+    // until the test kills it. Afterwards the pipe is replaced by the real file.
+    const bigKey = 'users/kato/big.rtf';
+    const bigPath = path.join(root, 'buckets', 'inbound', bigKey);
+    fs.mkdirSync(path.dirname(bigPath), { recursive: true });
+    execFileSync('mkfifo', [bigPath]);
     await store.put('inbound', 'users/kato/small.csv', fx.corpusFile('oletools/test-data/msodde/dde-in-csv.csv'));
-    queue.send(event('inbound', 'users/kato/big.rtf'));
+    queue.send(event('inbound', bigKey));
     queue.send(event('inbound', 'users/kato/small.csv'));
     const start = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', 'bin/sanitizer-worker.ts', '--fs', root, '--visibility', '2', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const first = start([]);
+    const children = [first];
+    // Whatever happens, no worker outlives the test (one blocked on the pipe would keep the runner alive).
+    t.after(() => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+      if (fs.existsSync(bigPath) && fs.statSync(bigPath).isFIFO()) fs.rmSync(bigPath);
+    });
     // Wait until it holds the big file's message, then kill it hard.
     const deadline = Date.now() + 30_000;
     while (queue.pending().leased === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(queue.pending().leased, 1, 'the worker took the first message');
     await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(queue.pending(), { ready: 1, leased: 1 }, 'still stuck in the middle of the first file');
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
+    fs.rmSync(bigPath);
+    fs.writeFileSync(bigPath, fx.RTF_WITH_OBJECTS);
     assert.equal(fs.existsSync(path.join(root, 'buckets', 'sanitized', 'users/kato/big.rtf')), false, 'killed before it finished');
     assert.deepEqual(queue.pending(), { ready: 1, leased: 1 }, 'nothing lost: one message leased by the dead worker, one waiting');
     // A new worker: takes the small one at once, the big one once the dead worker's lease runs out.
     const second = start(['--until-empty']);
+    children.push(second);
     let out = '';
     second.stdout.on('data', (d) => (out += d));
     second.stderr.on('data', (d) => (out += d));
@@ -94,6 +106,7 @@ describe('sanitizer service (queue → sanitize → buckets), filesystem stand-i
     while ((queue.pending().ready || queue.pending().leased) && waited < 10) {
       await new Promise((r) => setTimeout(r, 1000));
       const again = start(['--until-empty']);
+      children.push(again);
       again.stdout.on('data', (d) => (out += d));
       await new Promise((r) => again.once('exit', r));
       waited++;

@@ -59,6 +59,56 @@ function relsOwner(relsName: string): string {
   return relsName.replace(/_rels\/([^/]*)\.rels$/, '$1');
 }
 
+/** An empty BIFF12 worksheet: BrtBeginSheet, BrtWsDim (A1), BrtBeginSheetData, BrtEndSheetData, BrtEndSheet. */
+const BLANK_XLSB_SHEET = Buffer.from([0x81, 0x01, 0x00, 0x94, 0x01, 0x10, ...new Array(16).fill(0), 0x91, 0x01, 0x00, 0x92, 0x01, 0x00, 0x82, 0x01, 0x00]);
+
+/** The records of a BIFF12 part: [type, data offset, data length]. */
+function biff12Records(b: Buffer): [number, number, number][] {
+  const out: [number, number, number][] = [];
+  let i = 0;
+  while (i < b.length) {
+    let t = b[i++];
+    if (t & 0x80) {
+      if (i >= b.length) throw new Quarantine('malformed binary workbook part: a record type runs past the end');
+      t = (t & 0x7f) | ((b[i++] & 0x7f) << 7);
+    }
+    let size = 0;
+    for (let k = 0; k < 4; k++) {
+      if (i >= b.length) throw new Quarantine('malformed binary workbook part: a record size runs past the end');
+      const c = b[i++];
+      size |= (c & 0x7f) << (7 * k);
+      if (!(c & 0x80)) break;
+    }
+    if (i + size > b.length) throw new Quarantine('malformed binary workbook part: a record runs past the end');
+    out.push([t, i, size]);
+    i += size;
+  }
+  return out;
+}
+
+/** The link type of an external link part (BrtBeginSupBook sbt: 0 workbook, 1 DDE, 2 OLE); -1 if none. */
+function supBookType(part: Buffer): number {
+  const rec = biff12Records(part).find(([t]) => t === 0x168);
+  return rec && rec[2] >= 2 ? part.readUInt16LE(rec[1]) : -1;
+}
+
+/** Renames Auto_Open-style defined names in workbook.bin in place (same length) and clears their builtin/function flags. */
+function disableAutoNames(wb: Buffer): { data: Buffer; names: string[] } {
+  const data = Buffer.from(wb);
+  const names: string[] = [];
+  for (const [t, off, len] of biff12Records(data)) {
+    if (t !== 0x27 || len < 13) continue;
+    const cch = data.readUInt32LE(off + 9);
+    if (cch > 255 || off + 13 + cch * 2 > off + len) continue;
+    const name = data.subarray(off + 13, off + 13 + cch * 2).toString('utf16le');
+    if (!/^(_xlnm\.)?Auto_(Open|Close|Activate|Deactivate)/i.test(name)) continue;
+    names.push(name);
+    data.writeUInt32LE(data.readUInt32LE(off) & ~(0x20 | 0x02 | 0x08), off);
+    data.write(`X${'x'.repeat(cch - 1)}`, off + 13, 'utf16le');
+  }
+  return { data, names };
+}
+
 /** A part's content type: its Override, else the Default for its extension. */
 function contentTypeOf(types: string, part: string): string | undefined {
   const q = part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -176,15 +226,46 @@ export function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn?: ZipEntry[
     const rels = `${path.posix.dirname(n) === '.' ? '' : `${path.posix.dirname(n)}/`}_rels/${path.posix.basename(n)}.rels`;
     if (byName.has(rels)) drop.set(rels, `relationships of ${n}`);
   }
+  // Binary workbooks (xlsb) list their sheets in workbook.bin by position: a macro or dialog sheet is
+  // replaced by an empty worksheet in the same place, so every sheet index stays right.
+  const replaced = new Map<string, string>();
+  const extraParts: ZipEntry[] = [];
+  const newDataEarly = new Map<string, Buffer>();
   if (binaryWorkbook) {
-    const hard = [...drop].filter(([, why]) => /macro sheet|dialog sheet|DDE link|external workbook/.test(why));
-    if (hard.length) throw new Quarantine(`${hard[0][1]} in a binary workbook (xlsb): the binary workbook part still lists it and cannot be rewritten safely`);
+    const wbRels = byName.get(`xl/_rels/${path.posix.basename(mainPart)}.rels`)?.data.toString('utf8') ?? '';
+    let n = 0;
+    for (const rel of wbRels.match(/<Relationship\b[^>]*>/g) ?? []) {
+      if (!/\/(xlMacrosheet|xlIntlMacrosheet|dialogsheet)"/.test(rel)) continue;
+      const part = resolveTarget(`xl/_rels/${path.posix.basename(mainPart)}.rels`, attr(rel, 'Target') ?? '');
+      if (!byName.has(part)) continue;
+      const target = `xl/worksheets/removed-macro-sheet${++n}.bin`;
+      replaced.set(part, target);
+      extraParts.push({ name: target, data: BLANK_XLSB_SHEET });
+      drop.set(part, 'XLM (Excel 4) macro sheet');
+      removed.push(`macro sheet ${part} replaced by an empty worksheet (the binary workbook keeps its sheet list)`);
+    }
+    for (const [part, why] of [...drop]) {
+      if (!/DDE link|external workbook/.test(why)) continue;
+      const sbt = supBookType(byName.get(part)!.data);
+      if (sbt === 1) throw new Quarantine(`DDE link (${part}) inside a binary workbook: the program and topic sit in binary records that cannot be rewritten safely`);
+      // An external workbook or OLE link: the part stays (the workbook lists it); its external target is removed below, so it points nowhere.
+      drop.delete(part);
+      const rels = `${path.posix.dirname(part)}/_rels/${path.posix.basename(part)}.rels`;
+      drop.delete(rels);
+    }
+    if (replaced.size) {
+      const r = disableAutoNames(byName.get(mainPart)!.data);
+      if (r.names.length) {
+        newDataEarly.set(mainPart, r.data);
+        removed.push(...r.names.map((x) => `defined name ${x} disabled (renamed in place, builtin flag cleared)`));
+      }
+    }
   }
-  for (const [n, why] of drop) if (!why.startsWith('relationships of')) removed.push(`${why}: ${n}`);
+  for (const [n, why] of drop) if (!why.startsWith('relationships of') && !replaced.has(n)) removed.push(`${why}: ${n}`);
 
   // Relationships: drop those to removed parts and every external one except hyperlinks.
   const removedRelIds = new Map<string, Set<string>>(); // owner part → rel ids
-  const newData = new Map<string, Buffer>();
+  const newData = newDataEarly;
   for (const e of entries) {
     if (!e.name.endsWith('.rels') || drop.has(e.name)) continue;
     const owner = relsOwner(e.name);
@@ -196,6 +277,12 @@ export function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn?: ZipEntry[
       const target = attr(rel, 'Target') ?? '';
       const external = (attr(rel, 'TargetMode') ?? '').toLowerCase() === 'external';
       let why: string | undefined;
+      const resolved = external ? '' : resolveTarget(e.name, target);
+      if (replaced.has(resolved)) {
+        changed = true;
+        const to = path.posix.relative(path.posix.dirname(owner), replaced.get(resolved)!);
+        return rel.replace(/Type="[^"]*"/, 'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"').replace(/Target="[^"]*"/, `Target="${to}"`);
+      }
       if (external && !/\/hyperlink$/.test(type)) why = `external relationship ${type.split('/').pop()} → ${target.slice(0, 100)}`;
       else if (!external && drop.has(resolveTarget(e.name, target))) why = '';
       if (why === undefined) return rel;
@@ -265,9 +352,11 @@ export function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn?: ZipEntry[
     types = types.split(mainType).join(kind.plain);
     removed.push(`macro-enabled content type ${kind.ext} → ${kind.plainExt}`);
   }
+  for (const p of extraParts) types = types.replace('</Types>', `<Override PartName="/${p.name}" ContentType="application/vnd.ms-excel.worksheet"/></Types>`);
   newData.set('[Content_Types].xml', Buffer.from(types, 'utf8'));
   const out: ZipEntry[] = [];
   const ordered = [entries.find((e) => e.name === '[Content_Types].xml')!, ...entries.filter((e) => e.name !== '[Content_Types].xml')];
   for (const e of ordered) if (!drop.has(e.name)) out.push({ ...e, data: newData.get(e.name) ?? e.data });
+  out.push(...extraParts);
   return { removed, output: writeZip(out), extension: kind.macro ? kind.plainExt : kind.ext, type: `ooxml/${kind.ext}` };
 }

@@ -149,8 +149,11 @@ export class FsQueue implements JobQueue {
     fs.mkdirSync(path.join(dir, 'leased'), { recursive: true });
   }
 
+  private sent = 0;
+
+  /** Messages are handed out in the order they were sent (ids sort by time, then by a per-queue counter). */
   send(body: string): string {
-    const id = `${Date.now().toString(36)}-${randomUUID()}`;
+    const id = `${Date.now().toString(36).padStart(10, '0')}-${(this.sent++).toString(36).padStart(8, '0')}-${randomUUID()}`;
     const tmp = path.join(this.dir, `.${id}.tmp`);
     fs.writeFileSync(tmp, JSON.stringify({ body, deliveries: 0 }));
     fs.renameSync(tmp, path.join(this.dir, 'ready', id));

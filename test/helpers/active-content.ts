@@ -44,7 +44,13 @@ export function activeContent(buf: Buffer, name: string): string[] {
       if (/(^|\/)activex\//.test(p)) found.push(`ActiveX part ${part}`);
       if (/(^|\/)embeddings\//.test(p)) found.push(`embedded object ${part}`);
       if (/(^|\/)(macrosheets|dialogsheets|intlmacrosheets)\//.test(p)) found.push(`macro sheet ${part}`);
-      if (/(^|\/)externallinks\//.test(p)) found.push(`external link part ${part}`);
+      if (/(^|\/)externallinks\/[^/]+\.xml$/.test(p) && /<(ddeLink|oleLink)\b/.test(Buffer.from(bytes).toString('utf8'))) found.push(`DDE/OLE link part ${part}`);
+      if (/(^|\/)externallinks\/[^/]+\.bin$/.test(p)) {
+        // BrtBeginSupBook (record 0x168, bytes E8 02) with link type 1 (DDE); OLE and workbook links are caught by their external relationship.
+        const b = Buffer.from(bytes);
+        const at = b.indexOf(Buffer.from([0xe8, 0x02]));
+        if (at >= 0 && at + 4 < b.length && b.readUInt16LE(at + 3) === 1) found.push(`DDE link part ${part}`);
+      }
       const text = Buffer.from(bytes).toString('utf8');
       if (p.endsWith('.rels')) {
         for (const rel of text.match(/<Relationship\b[^>]*>/g) ?? []) {
