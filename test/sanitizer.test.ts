@@ -4,12 +4,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { PDFDocument } from 'pdf-lib';
 import { sanitize, SanitizeOutcome } from '../lib/sanitizer/engine';
 import { DEFAULT_LIMITS } from '../lib/sanitizer/types';
 import { main as sanitizeCli } from '../bin/sanitize';
 import { activeContent, qdf } from './helpers/active-content';
+import { captured } from './helpers/streams';
 import * as fx from './helpers/sanitizer-fixtures';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -308,14 +308,9 @@ describe('file sanitizer: outputs still open', () => {
 
 describe('npm run sanitize (command line)', () => {
   const cli = async (argv: string[]) => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
-    const code = await sanitizeCli(argv, { stdout, stderr });
-    return { code, out, err };
+    const io = captured();
+    const code = await sanitizeCli(argv, io);
+    return { code, out: io.out(), err: io.err() };
   };
   test('over the whole corpus: outputs, quarantine/ and one audit line per input; exit 0', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { expect } from 'expect';
 import 'aws-sdk-client-mock-jest';
 import {
@@ -25,6 +24,7 @@ import { planChecks } from '../lib/verify/plan';
 import { formatVerifyTable, verify, verifyMarkdown, VerifyReport } from '../lib/verify/verify';
 import { main } from '../bin/verify';
 import { fakeAccount, FakeAccountOptions, recordingSleep } from './helpers/fake-account';
+import { captured } from './helpers/streams';
 
 const lab = loadConfig('lab');
 const intentOf = (cfg: ThreeTierConfig): IsolationIntent => buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloudStackName(cfg.name, cfg.securityCloud.name));
@@ -279,15 +279,10 @@ describe('npm run verify against a mocked account (aws-sdk-client-mock)', () => 
 describe('bin/verify (the command line)', () => {
   const cli = async (argv: string[], o: FakeAccountOptions = {}) => {
     const account = fakeAccount(lab, o);
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (d) => (out += d));
-    stderr.on('data', (d) => (err += d));
+    const io = captured();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-'));
-    const code = await main([...argv, '--out', dir], { client: account.client, stdout, stderr, sleep: async () => {} });
-    return { code, out, err, dir };
+    const code = await main([...argv, '--out', dir], { client: account.client, stdout: io.stdout, stderr: io.stderr, sleep: async () => {} });
+    return { code, out: io.out(), err: io.err(), dir };
   };
 
   test('prints the verdict table, writes JSON and Markdown reports, exits 0 on a match', async () => {

@@ -58,3 +58,48 @@ export function s3PrefixListPeer(scope: Construct, id: string, region: string): 
   }
   return ec2.Peer.prefixList(lookup.getResponseField('PrefixLists.0.PrefixListId'));
 }
+
+/**
+ * Host commands that install a bundled service: Node.js from the Amazon Linux
+ * repositories (through the S3 gateway endpoint), the bundle into
+ * /opt/<name>, and a system user of the same name.
+ */
+export function installServiceCommands(bundle: assets.Asset, name: string, region: string, extraPackages: string[] = []): string[] {
+  return [
+    'set -euo pipefail',
+    `dnf install -y nodejs ${extraPackages.join(' ')}`.trim(),
+    `install -d -m 0755 /opt/${name}`,
+    `aws s3 cp ${bundle.s3ObjectUrl} /tmp/${name}.zip --region ${region}`,
+    `python3 -c "import zipfile; zipfile.ZipFile('/tmp/${name}.zip').extractall('/opt/${name}')"`,
+    `useradd --system --no-create-home --shell /sbin/nologin ${name} || true`,
+  ];
+}
+
+/** A hardened systemd unit for a bundled service, written, enabled and started. */
+export function systemdServiceCommands(name: string, description: string, script: string, extra: string[] = []): string[] {
+  return [
+    [
+      `cat > /etc/systemd/system/${name}.service <<'UNIT'`,
+      '[Unit]',
+      `Description=${description}`,
+      'After=network-online.target',
+      'Wants=network-online.target',
+      '[Service]',
+      `User=${name}`,
+      `EnvironmentFile=/etc/${name}.env`,
+      `ExecStart=/usr/bin/node /opt/${name}/${script}`,
+      'Restart=always',
+      'RestartSec=2',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      ...extra,
+      '[Install]',
+      'WantedBy=multi-user.target',
+      'UNIT',
+    ].join('\n'),
+    'systemctl daemon-reload',
+    `systemctl enable --now ${name}`,
+  ];
+}

@@ -2,11 +2,11 @@ import { Construct } from 'constructs';
 import { Aws, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_iam as iam } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { acknowledge } from '../compliance/acknowledge';
-import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
+import { hostGroup, ssmHostRole } from '../compliance/hosts';
 import { ROLE_TAG } from '../core/tags';
 import type { ZoneStack } from '../network/zone-stack';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
-import { bundledService, s3PrefixListPeer } from './bundle';
+import { bundledService, installServiceCommands, s3PrefixListPeer, systemdServiceCommands } from './bundle';
 import { sanitizerBucketName } from './sanitizer';
 
 /**
@@ -43,60 +43,26 @@ export class PickupPage extends Construct {
 
     const userData = ec2.UserData.forLinux();
     userData.addCommands(
-      'set -euo pipefail',
-      'dnf install -y nodejs openssl',
-      'install -d -m 0755 /opt/three-tier-pickup /etc/three-tier-pickup',
-      `aws s3 cp ${bundle.s3ObjectUrl} /tmp/pickup.zip --region ${cfg.region}`,
-      'python3 -c "import zipfile; zipfile.ZipFile(\'/tmp/pickup.zip\').extractall(\'/opt/three-tier-pickup\')"',
-      'useradd --system --no-create-home --shell /sbin/nologin pickup || true',
+      ...installServiceCommands(bundle, 'three-tier-pickup', cfg.region, ['openssl']),
+      'install -d -m 0755 /etc/three-tier-pickup',
       // Self-signed until the municipality's internal CA issues a certificate (replace both files, restart the unit).
       '[ -f /etc/three-tier-pickup/tls.key ] || openssl req -x509 -newkey rsa:3072 -nodes -days 397 -subj "/CN=$(hostname -f)" -keyout /etc/three-tier-pickup/tls.key -out /etc/three-tier-pickup/tls.crt',
-      'chown pickup /etc/three-tier-pickup/tls.key && chmod 0400 /etc/three-tier-pickup/tls.key',
+      'chown three-tier-pickup /etc/three-tier-pickup/tls.key && chmod 0400 /etc/three-tier-pickup/tls.key',
       `cat > /etc/three-tier-pickup.env <<'ENV'\nPICKUP_BUCKET=${bucket}\nPICKUP_USER_HEADER=X-Remote-User\nPICKUP_PORT=443\nPICKUP_TLS_CERT=/etc/three-tier-pickup/tls.crt\nPICKUP_TLS_KEY=/etc/three-tier-pickup/tls.key\nAWS_REGION=${cfg.region}\nENV`,
-      [
-        "cat > /etc/systemd/system/three-tier-pickup.service <<'UNIT'",
-        '[Unit]',
-        'Description=Three-tier pickup page for sanitized files (crossing X2)',
-        'After=network-online.target',
-        'Wants=network-online.target',
-        '[Service]',
-        'User=pickup',
-        'EnvironmentFile=/etc/three-tier-pickup.env',
-        'ExecStart=/usr/bin/node /opt/three-tier-pickup/pickup.js',
-        'AmbientCapabilities=CAP_NET_BIND_SERVICE',
-        'Restart=always',
-        'NoNewPrivileges=yes',
-        'ProtectSystem=strict',
-        'ProtectHome=yes',
-        'PrivateTmp=yes',
-        '[Install]',
-        'WantedBy=multi-user.target',
-        'UNIT',
-      ].join('\n'),
-      'systemctl daemon-reload',
-      'systemctl enable --now three-tier-pickup',
+      ...systemdServiceCommands('three-tier-pickup', 'Three-tier pickup page for sanitized files (crossing X2)', 'pickup.js', ['AmbientCapabilities=CAP_NET_BIND_SERVICE']),
     );
-    const template = new ec2.LaunchTemplate(this, 'Template', {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
-      instanceType: new ec2.InstanceType(cfg.sanitizer.instanceTypes[0]),
+    this.hosts = hostGroup(this, {
+      vpc: lgwan.zoneVpc.vpc,
+      subnets: { subnetGroupName: SUBNET_GROUPS.workload },
       role,
       securityGroup: sg,
       userData,
-      requireImdsv2: true,
-      httpPutResponseHopLimit: 1,
-      detailedMonitoring: true,
-      associatePublicIpAddress: false,
-      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(8, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
-    });
-    this.hosts = new asg.AutoScalingGroup(this, 'Hosts', {
-      vpc: lgwan.zoneVpc.vpc,
-      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.workload },
-      minCapacity: 1,
-      maxCapacity: 2,
-      mixedInstancesPolicy: { launchTemplate: template, launchTemplateOverrides: cfg.sanitizer.instanceTypes.map((t) => ({ instanceType: new ec2.InstanceType(t) })), instancesDistribution: { onDemandPercentageAboveBaseCapacity: 100 } },
-      groupMetrics: [asg.GroupMetrics.all()],
-    });
+      instanceTypes: cfg.sanitizer.instanceTypes,
+      minHosts: 1,
+      maxHosts: 2,
+      volumeGb: 8,
+      availabilityZones: cfg.availabilityZones,
+    }).group;
     Tags.of(this.hosts).add(ROLE_TAG, 'pickup');
-    finishHostGroup(this.hosts, cfg.availabilityZones);
   }
 }

@@ -13,11 +13,11 @@ import {
 } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
-import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
+import { hostGroup, ssmHostRole } from '../compliance/hosts';
 import { accessLogsBucketName, logArchiveBucketName, pascal } from '../core/naming';
 import { CROSSING_TAG, ROLE_TAG } from '../core/tags';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
-import { bundledService, s3PrefixListPeer } from './bundle';
+import { bundledService, installServiceCommands, s3PrefixListPeer, systemdServiceCommands } from './bundle';
 import type { ZoneStack } from '../network/zone-stack';
 
 /**
@@ -200,65 +200,24 @@ export class Sanitizer extends Construct {
     ];
     const userData = ec2.UserData.forLinux();
     userData.addCommands(
-      'set -euo pipefail',
-      // Node.js from the Amazon Linux repositories, through the S3 gateway endpoint.
-      'dnf install -y nodejs',
-      'install -d -m 0755 /opt/three-tier-sanitizer',
-      `aws s3 cp ${bundle.s3ObjectUrl} /tmp/sanitizer.zip --region ${cfg.region}`,
-      'python3 -c "import zipfile; zipfile.ZipFile(\'/tmp/sanitizer.zip\').extractall(\'/opt/three-tier-sanitizer\')"',
-      'useradd --system --no-create-home --shell /sbin/nologin sanitizer || true',
+      ...installServiceCommands(bundle, 'three-tier-sanitizer', cfg.region),
       `cat > /etc/three-tier-sanitizer.env <<'ENV'\n${env.join('\n')}\nENV`,
-      [
-        "cat > /etc/systemd/system/three-tier-sanitizer.service <<'UNIT'",
-        '[Unit]',
-        'Description=Three-tier file sanitizer (crossing X2)',
-        'After=network-online.target',
-        'Wants=network-online.target',
-        '[Service]',
-        'User=sanitizer',
-        'EnvironmentFile=/etc/three-tier-sanitizer.env',
-        'ExecStart=/usr/bin/node /opt/three-tier-sanitizer/sanitizer-worker.js',
-        'Restart=always',
-        'RestartSec=2',
-        'NoNewPrivileges=yes',
-        'ProtectSystem=strict',
-        'ProtectHome=yes',
-        'PrivateTmp=yes',
-        'MemoryMax=3G',
-        '[Install]',
-        'WantedBy=multi-user.target',
-        'UNIT',
-      ].join('\n'),
-      'systemctl daemon-reload',
-      'systemctl enable --now three-tier-sanitizer',
+      ...systemdServiceCommands('three-tier-sanitizer', 'Three-tier file sanitizer (crossing X2)', 'sanitizer-worker.js', ['MemoryMax=3G']),
     );
-    const template = new ec2.LaunchTemplate(this, 'Template', {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
-      instanceType: new ec2.InstanceType(sz.instanceTypes[0]),
+    this.hosts = hostGroup(this, {
+      vpc: zone.vpc,
+      subnets: { subnetGroupName: SUBNET_GROUPS.workload },
       role: this.role,
       securityGroup: sg,
       userData,
-      requireImdsv2: true,
-      httpPutResponseHopLimit: 1,
-      detailedMonitoring: true,
-      associatePublicIpAddress: false,
-      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(16, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
-    });
-    this.hosts = new asg.AutoScalingGroup(this, 'Hosts', {
-      vpc: zone.vpc,
-      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.workload },
-      minCapacity: sz.minHosts,
-      maxCapacity: sz.maxHosts,
-      mixedInstancesPolicy: {
-        launchTemplate: template,
-        launchTemplateOverrides: sz.instanceTypes.map((t) => ({ instanceType: new ec2.InstanceType(t) })),
-        instancesDistribution: { onDemandPercentageAboveBaseCapacity: 100 },
-      },
-      groupMetrics: [asg.GroupMetrics.all()],
-    });
+      instanceTypes: sz.instanceTypes,
+      minHosts: sz.minHosts,
+      maxHosts: sz.maxHosts,
+      volumeGb: 16,
+      availabilityZones: cfg.availabilityZones,
+    }).group;
     Tags.of(this.hosts).add(ROLE_TAG, 'sanitizer');
     // Scale on queue depth: target tracking keeps the waiting files near 20 (more hosts when files pile up, fewer when idle).
     this.hosts.scaleToTrackMetric('QueueDepth', { metric: this.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), targetValue: 20 });
-    finishHostGroup(this.hosts, cfg.availabilityZones);
   }
 }

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Duration, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
-import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
+import { hostGroup, ssmHostRole } from '../compliance/hosts';
 import { ROLE_TAG } from '../core/tags';
 
 export interface MailGatewayProps {
@@ -48,36 +48,22 @@ export class MailGateway extends Construct {
 
     const userData = ec2.UserData.forLinux();
     userData.addCommands('systemctl enable --now amazon-ssm-agent', 'echo "three-tier MX gateway host: relay software is installed by the mail deployment" > /etc/motd');
-    const template = new ec2.LaunchTemplate(this, 'Template', {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023(),
-      instanceType: new ec2.InstanceType(mg.instanceTypes[0]),
+    this.group = hostGroup(this, {
+      vpc: props.vpc,
+      subnets: props.hostSubnets,
       role,
       securityGroup: this.hostSg,
       userData,
-      requireImdsv2: true,
-      httpPutResponseHopLimit: 1,
-      detailedMonitoring: true,
-      associatePublicIpAddress: false,
-      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(16, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
-    });
-
-    this.group = new asg.AutoScalingGroup(this, 'Hosts', {
-      vpc: props.vpc,
-      vpcSubnets: props.hostSubnets,
-      minCapacity: mg.minHosts,
-      maxCapacity: mg.maxHosts,
-      mixedInstancesPolicy: {
-        launchTemplate: template,
-        launchTemplateOverrides: mg.instanceTypes.map((t) => ({ instanceType: new ec2.InstanceType(t) })),
-        instancesDistribution: { onDemandPercentageAboveBaseCapacity: 100 },
-      },
+      instanceTypes: mg.instanceTypes,
+      minHosts: mg.minHosts,
+      maxHosts: mg.maxHosts,
+      volumeGb: 16,
+      availabilityZones: props.config.availabilityZones,
       healthChecks: asg.HealthChecks.withAdditionalChecks({ additionalTypes: [asg.AdditionalHealthCheckType.ELB], gracePeriod: Duration.minutes(5) }),
-      groupMetrics: [asg.GroupMetrics.all()],
-    });
+    }).group;
     // Propagated to the MX hosts at launch: `npm run verify` finds them by it.
     Tags.of(this.group).add(ROLE_TAG, 'mail-gateway');
     this.group.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
-    finishHostGroup(this.group, props.config.availabilityZones);
 
     this.nlb = new elbv2.NetworkLoadBalancer(this, 'Nlb', {
       vpc: props.vpc,
