@@ -40,7 +40,12 @@ describe('X2 infrastructure: buckets, queue, endpoint and sanitizer hosts in tra
       const sanitized = policyOf(t, saId);
       assert.ok(denyVpces(sanitized.find((s) => s.Sid === 'WritesOnlyFromTransfer'))[0].Ref);
       assert.equal(denyVpces(sanitized.find((s) => s.Sid === 'OnlyThroughTransferAndLgwan')).length, 2, 'transfer writes, lgwan reads');
+      assert.ok(denyVpces(sanitized.find((s) => s.Sid === 'ReadsOnlyFromLgwan'))[0]['Fn::ImportValue'], 'only lgwan reads sanitized files');
+      const onlyRole = sanitized.find((s) => s.Sid === 'WritesOnlyBySanitizer');
+      assert.equal(onlyRole.Effect, 'Deny');
+      assert.match(JSON.stringify(onlyRole.Condition.ArnNotEquals['aws:PrincipalArn']), /SanitizerRole[0-9A-F]+","Arn"/);
       const [quId, qu] = bucketByRole(t, 'quarantine');
+      assert.ok(policyOf(t, quId).some((s) => s.Sid === 'WritesOnlyBySanitizer'));
       assert.equal(qu.LifecycleConfiguration.Rules[0].ExpirationInDays, 90);
       assert.equal(denyVpces(policyOf(t, quId).find((s) => s.Sid === 'OnlyThroughTransfer')).length, 1);
     });
@@ -74,6 +79,10 @@ describe('X2 infrastructure: buckets, queue, endpoint and sanitizer hosts in tra
     assert.match(lt, /ExecStart=\/usr\/bin\/node \/opt\/three-tier-sanitizer\/sanitizer-worker\.js/);
     assert.match(lt, /aws s3 cp ",\{"Fn::Sub":"s3:\/\/cdk-[a-z0-9]+-assets-[^"]*\.zip"\}/);
     assert.match(lt, /systemctl enable --now three-tier-sanitizer/);
+    // The bundle is fetched through the S3 gateway endpoint, whose policy admits the CDK asset bucket read-only.
+    const s3Ep = resources(t, 'AWS::EC2::VPCEndpoint').find(([, e]) => e.VpcEndpointType === 'Gateway')![1];
+    const cdkAssets = s3Ep.PolicyDocument.Statement.find((st: any) => st.Sid === 'CdkAssetsReadOnly');
+    assert.deepEqual(cdkAssets.Action, 's3:GetObject');
     const sgs = resources(t, 'AWS::EC2::SecurityGroup').filter(([, g]) => /Sanitizer hosts/.test(g.GroupDescription));
     assert.equal(sgs.length, 1);
     assert.ok(!JSON.stringify(sgs[0][1]).includes('0.0.0.0/0'), 'no open egress in the isolated zone');

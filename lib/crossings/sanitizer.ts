@@ -111,7 +111,22 @@ export class Sanitizer extends Construct {
     deny(this.inbound, 'ReadsOnlyFromTransfer', ['s3:GetObject', 's3:GetObjectVersion'], [transferS3]);
     deny(this.sanitized, 'OnlyThroughTransferAndLgwan', ['s3:*'], [transferS3, lgwanS3]);
     deny(this.sanitized, 'WritesOnlyFromTransfer', writes, [transferS3]);
+    deny(this.sanitized, 'ReadsOnlyFromLgwan', ['s3:GetObject', 's3:GetObjectVersion'], [lgwanS3]);
     deny(this.quarantine, 'OnlyThroughTransfer', ['s3:*'], [transferS3]);
+    // Only the sanitizer role writes results, whatever other roles in transfer may be granted.
+    this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
+    for (const b of [this.sanitized, this.quarantine]) {
+      b.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'WritesOnlyBySanitizer',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: writes,
+          resources: [b.arnForObjects('*')],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
+        }),
+      );
+    }
 
     // The queue of object-created events, and its dead letters.
     // Names are fixed so each side can name the other by ARN without a reference cycle.
@@ -167,7 +182,6 @@ export class Sanitizer extends Construct {
     );
 
     // The hosts.
-    this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
     const archive = logArchiveBucketName(cfg.name, account, cfg.region);
     const bundle = bundledService(this, 'WorkerBundle', 'bin/sanitizer-worker.ts', 'sanitizer-worker.js');
     const objects = (b: s3.Bucket) => b.arnForObjects('*');

@@ -106,6 +106,14 @@ export function s3GatewayStatements(ctx: EndpointPolicyContext): iam.PolicyState
       conditions: { StringEquals: { 'aws:ResourceAccount': ctx.account } },
     }),
     new iam.PolicyStatement({
+      // Hosts fetch their service bundles (CDK file assets) from the bootstrap asset bucket of this account and region, read only.
+      sid: 'CdkAssetsReadOnly',
+      principals: [accountPrincipal(ctx)],
+      actions: ['s3:GetObject'],
+      resources: [`arn:${Aws.PARTITION}:s3:::cdk-*-assets-${ctx.account}-${ctx.region}/*`],
+      conditions: { StringEquals: { 'aws:ResourceAccount': ctx.account } },
+    }),
+    new iam.PolicyStatement({
       // Package managers fetch repository objects without AWS credentials, so
       // the principal must be "*"; the resources are the named AWS buckets only.
       sid: 'AwsRepositoriesReadOnly',
