@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { AssetHashType, DockerImage, FileSystem, Stack, aws_ec2 as ec2, aws_iam as iam, aws_s3_assets as assets, custom_resources as cr } from 'aws-cdk-lib';
@@ -9,12 +10,12 @@ const ROOT = path.resolve(__dirname, '..', '..');
 /**
  * A service of this project bundled into one JavaScript file for the hosts
  * (esbuild, at synth, offline), as a CDK asset the hosts fetch through their
- * S3 endpoint. The hash covers the sources and the entry point, so two
- * services built from the same sources stay apart.
+ * S3 endpoint. The hash covers the sources, the entry point and the locked
+ * dependencies, so two services built from the same sources stay apart.
  */
 export function bundledService(scope: Construct, id: string, entry: string, outName: string): assets.Asset {
   const source = path.join(ROOT, 'lib', 'sanitizer');
-  const hash = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(outName).digest('hex');
+  const hash = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(FileSystem.fingerprint(path.join(ROOT, 'package-lock.json'))).update(outName).digest('hex');
   return new assets.Asset(scope, id, {
     path: source,
     assetHashType: AssetHashType.CUSTOM,
@@ -23,9 +24,23 @@ export function bundledService(scope: Construct, id: string, entry: string, outN
       image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:20-slim'),
       local: {
         tryBundle(outputDir: string): boolean {
-          // eslint-disable-next-line @typescript-eslint/no-require-imports
-          const esbuild = require('esbuild') as typeof import('esbuild');
-          esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'external', outfile: path.join(outputDir, outName), logLevel: 'silent' });
+          // Bundles are cached by their source hash outside cdk.out, so every later synth (tests, benchmarks) copies instead of rebuilding.
+          const cache = path.join(ROOT, 'node_modules', '.cache', 'three-tier-bundles', hash);
+          if (!fs.existsSync(path.join(cache, outName))) {
+            const tmp = `${cache}.${process.pid}.tmp`;
+            fs.rmSync(tmp, { recursive: true, force: true });
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const esbuild = require('esbuild') as typeof import('esbuild');
+            esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'external', outfile: path.join(tmp, outName), logLevel: 'silent' });
+            fs.mkdirSync(path.dirname(cache), { recursive: true });
+            try {
+              fs.renameSync(tmp, cache);
+            } catch {
+              // Another process cached the same bundle first.
+              fs.rmSync(tmp, { recursive: true, force: true });
+            }
+          }
+          fs.cpSync(cache, outputDir, { recursive: true });
           return true;
         },
       },
