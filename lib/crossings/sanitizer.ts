@@ -3,7 +3,6 @@ import {
   Aws,
   CfnElement,
   Duration,
-  RemovalPolicy,
   Tags,
   aws_autoscaling as asg,
   aws_ec2 as ec2,
@@ -12,11 +11,12 @@ import {
   aws_sqs as sqs,
 } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
-import { acknowledge, controlTower } from '../compliance/acknowledge';
+import { acknowledge } from '../compliance/acknowledge';
 import { hostGroup, ssmHostRole } from '../compliance/hosts';
-import { accessLogsBucketName, logArchiveBucketName, pascal } from '../core/naming';
-import { CROSSING_TAG, ROLE_TAG } from '../core/tags';
+import { logArchiveBucketName, pascal } from '../core/naming';
+import { ROLE_TAG } from '../core/tags';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
+import { crossingBucket, denyUnlessEndpoints } from './crossing-bucket';
 import { bundledService, installServiceCommands, s3PrefixListPeer, systemdServiceCommands } from './bundle';
 import type { ZoneStack } from '../network/zone-stack';
 
@@ -67,52 +67,28 @@ export class Sanitizer extends Construct {
     const internetS3 = props.internet.zoneVpc.s3Endpoint.vpcEndpointId;
     const lgwanS3 = props.lgwan.zoneVpc.s3Endpoint.vpcEndpointId;
 
-    const bucket = (what: 'inbound' | 'sanitized' | 'quarantine', days: number) => {
-      const b = new s3.Bucket(this, pascal(what), {
+    const bucket = (what: 'inbound' | 'sanitized' | 'quarantine', days: number, noEventsReason?: string) =>
+      crossingBucket(this, pascal(what), {
+        config: cfg,
         bucketName: sanitizerBucketName(cfg.name, code, what, account, cfg.region),
-        encryption: s3.BucketEncryption.KMS_MANAGED,
-        enforceSSL: true,
-        versioned: true,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        serverAccessLogsBucket: s3.Bucket.fromBucketName(this, `${pascal(what)}AccessLogs`, accessLogsBucketName(cfg.name, account, cfg.region)),
-        serverAccessLogsPrefix: `buckets/${code}-${what}/`,
-        removalPolicy: RemovalPolicy.RETAIN,
+        logsPrefix: `buckets/${code}-${what}/`,
+        role: what,
+        crossing: 'X2',
         lifecycleRules: [{ id: 'retention', expiration: Duration.days(days), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+        noObjectLockReason: `Files in transit through the sanitizer expire after ${days} days; Object Lock would keep them past that and block the cleanup. The audit records are in the log archive, which has Object Lock.`,
+        noEventsReason,
       });
-      Tags.of(b).add(ROLE_TAG, what);
-      Tags.of(b).add(CROSSING_TAG, 'X2');
-      const cfn = b.node.defaultChild!;
-      acknowledge(cfn, controlTower('s3_bucket_logging_enabled_check'), 'Server access logging is on: it targets the project access-log bucket, named with Fn::Join on the account id, which this Guard rule cannot resolve.');
-      acknowledge(cfn, controlTower('s3_bucket_object_lock_enabled_check'), `Files in transit through the sanitizer expire after ${days} days; Object Lock would keep them past that and block the cleanup. The audit records are in the log archive, which has Object Lock.`);
-      acknowledge(b, '@aws-cdk/aws-s3:accessLogsPolicyNotAdded', 'The access-log bucket lives in the log archive stack, whose policy admits logging.s3.amazonaws.com for the project\'s buckets in this account.');
-      return b;
-    };
     this.inbound = bucket('inbound', sz.inboundRetentionDays);
-    this.sanitized = bucket('sanitized', sz.sanitizedRetentionDays);
-    this.quarantine = bucket('quarantine', sz.quarantineRetentionDays);
-    acknowledge(this.sanitized.node.defaultChild!, controlTower('s3_event_notifications_enabled_check'), 'Staff pick sanitized files up on the pickup page; nothing reacts to individual objects.');
-    acknowledge(this.quarantine.node.defaultChild!, controlTower('s3_event_notifications_enabled_check'), 'Quarantined originals are examined on request; nothing reacts to individual objects.');
-
-    const deny = (b: s3.Bucket, sid: string, actions: string[], vpces: string[], extra?: Record<string, Record<string, unknown>>) =>
-      b.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid,
-          effect: iam.Effect.DENY,
-          principals: [new iam.AnyPrincipal()],
-          actions,
-          resources: actions.some((a) => a === 's3:*') ? [b.bucketArn, b.arnForObjects('*')] : [b.arnForObjects('*')],
-          conditions: { StringNotEquals: { 'aws:SourceVpce': vpces }, ...extra },
-        }),
-      );
+    this.sanitized = bucket('sanitized', sz.sanitizedRetentionDays, 'Staff pick sanitized files up on the pickup page; nothing reacts to individual objects.');
+    this.quarantine = bucket('quarantine', sz.quarantineRetentionDays, 'Quarantined originals are examined on request; nothing reacts to individual objects.');
     const writes = ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl', 's3:RestoreObject'];
-    deny(this.inbound, 'OnlyThroughInternetAndTransfer', ['s3:*'], [internetS3, transferS3]);
-    deny(this.inbound, 'WritesOnlyFromInternet', writes, [internetS3]);
-    deny(this.inbound, 'ReadsOnlyFromTransfer', ['s3:GetObject', 's3:GetObjectVersion'], [transferS3]);
-    deny(this.sanitized, 'OnlyThroughTransferAndLgwan', ['s3:*'], [transferS3, lgwanS3]);
-    deny(this.sanitized, 'WritesOnlyFromTransfer', writes, [transferS3]);
-    deny(this.sanitized, 'ReadsOnlyFromLgwan', ['s3:GetObject', 's3:GetObjectVersion'], [lgwanS3]);
-    deny(this.quarantine, 'OnlyThroughTransfer', ['s3:*'], [transferS3]);
+    denyUnlessEndpoints(this.inbound, 'OnlyThroughInternetAndTransfer', ['s3:*'], [internetS3, transferS3]);
+    denyUnlessEndpoints(this.inbound, 'WritesOnlyFromInternet', writes, [internetS3]);
+    denyUnlessEndpoints(this.inbound, 'ReadsOnlyFromTransfer', ['s3:GetObject', 's3:GetObjectVersion'], [transferS3]);
+    denyUnlessEndpoints(this.sanitized, 'OnlyThroughTransferAndLgwan', ['s3:*'], [transferS3, lgwanS3]);
+    denyUnlessEndpoints(this.sanitized, 'WritesOnlyFromTransfer', writes, [transferS3]);
+    denyUnlessEndpoints(this.sanitized, 'ReadsOnlyFromLgwan', ['s3:GetObject', 's3:GetObjectVersion'], [lgwanS3]);
+    denyUnlessEndpoints(this.quarantine, 'OnlyThroughTransfer', ['s3:*'], [transferS3]);
     // Only the sanitizer role writes results, whatever other roles in transfer may be granted.
     this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
     for (const b of [this.sanitized, this.quarantine]) {
