@@ -48,8 +48,9 @@ export interface Targets {
 
 export interface WorkerOptions {
   readonly queue: JobQueue;
-  readonly store: ObjectStore;
-  readonly targets: Targets;
+  /** Where files are read and written (the default handler). */
+  readonly store?: ObjectStore;
+  readonly targets?: Targets;
   readonly limits?: Limits;
   readonly batch?: number;
   readonly visibilitySeconds?: number;
@@ -58,6 +59,8 @@ export interface WorkerOptions {
   /** Stop when the queue is empty (tests, one-shot runs). */
   readonly untilEmpty?: boolean;
   readonly idleSleepMs?: number;
+  /** What to do with each job (default: sanitize the file, `processJob`). */
+  readonly handle?: (job: Job) => Promise<{ verdict: string; reason?: string; durationMs: number }>;
 }
 
 /** The output key of a record: same folder (the user's prefix), the output's file name. */
@@ -92,6 +95,7 @@ export async function processJob(job: Job, store: ObjectStore, targets: Targets,
 
 export async function runWorker(o: WorkerOptions): Promise<{ processed: number }> {
   const log = o.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  if (!o.handle && (!o.store || !o.targets)) throw new Error('runWorker needs a store and targets, or a handler');
   const visibility = o.visibilitySeconds ?? 300;
   let processed = 0;
   while (!o.stopped?.()) {
@@ -108,7 +112,7 @@ export async function runWorker(o: WorkerOptions): Promise<{ processed: number }
       // Heartbeat: keep the message hidden while a long file is processed.
       const beat = setInterval(() => void o.queue.extend(job.handle, visibility).catch((e) => log(`could not extend ${job.key}: ${(e as Error).message}`)), Math.max(1000, (visibility * 1000) / 2));
       try {
-        const r = await processJob(job, o.store, o.targets, o.limits);
+        const r = o.handle ? await o.handle(job) : await processJob(job, o.store!, o.targets!, o.limits);
         await o.queue.done(job.handle);
         processed++;
         log(`${r.verdict.padEnd(11)} s3://${job.bucket}/${job.key}${r.reason ? ` (${r.reason})` : ''} [${r.durationMs} ms, delivery ${job.deliveries}]`);
