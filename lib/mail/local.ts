@@ -47,7 +47,7 @@ export async function startLocalPath(o: LocalPathOptions): Promise<LocalPath> {
   const log = o.log ?? (() => undefined);
   const domains = o.domains ?? DEMO_DOMAINS.internet;
   const d = (name: string) => path.join(o.dir, name);
-  const queue = new FsQueue(d('queue'), 30);
+  const queue = new FsQueue(d('queue'), 5);
   const stores = {
     spool: new FsBlobStore(d('security-cloud-spool')),
     inbound: new FsBlobStore(d('inbound'), (key) => key.startsWith(MAIL_PREFIX) && void queue.send(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'inbound' }, object: { key } } }] }))),

@@ -216,10 +216,14 @@ export interface MailSanitizerStores {
  * message to the sanitized bucket (same key), then the audit record. A crash
  * in between repeats the job; every write is keyed, so a repeat overwrites.
  */
-export async function sanitizeMailJob(job: Pick<Job, 'key'>, s: MailSanitizerStores): Promise<{ verdict: string; reason?: string; durationMs: number }> {
+export async function sanitizeMailJob(job: Pick<Job, 'key'> & Partial<Pick<Job, 'deliveries'>>, s: MailSanitizerStores): Promise<{ verdict: string; reason?: string; durationMs: number }> {
   const t0 = Date.now();
   const day = new Date().toISOString().slice(0, 10);
   const buf = await s.inbound.get(job.key);
+  if (!buf && (job.deliveries ?? 1) < 3) {
+    // Announced but not (yet) there: let the queue hand it out again before calling it missing.
+    throw new Error(`${job.key} is not in the inbound bucket yet (delivery ${job.deliveries ?? 1})`);
+  }
   if (!buf) {
     await s.audit.put(`${s.auditPrefix}${day}/missing-${sha256(job.key)}.json`, Buffer.from(JSON.stringify({ key: job.key, verdict: 'missing', reason: 'the object no longer exists in the inbound bucket', at: new Date().toISOString() })));
     return { verdict: 'missing', reason: 'the object no longer exists', durationMs: Date.now() - t0 };

@@ -138,7 +138,7 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
         auditPrefix: env.MAIL_AUDIT_PREFIX ?? 'mail-audit/',
         reporter: hostname,
       };
-      const queue: JobQueue = fsRoot ? new FsQueue(queueDir!, 30) : new SqsQueue(new SQSClient({}), need(env, 'MAIL_QUEUE_URL', 'the queue of inbound mail events'));
+      const queue: JobQueue = fsRoot ? new FsQueue(queueDir!, 5) : new SqsQueue(new SQSClient({}), need(env, 'MAIL_QUEUE_URL', 'the queue of inbound mail events'));
       let stopped = false;
       const loop = runWorker({ queue, handle: (job) => sanitizeMailJob(job, stores), log, stopped: () => stopped, idleSleepMs: Number(env.MAIL_POLL_MS ?? 1000), batch: 10, visibilitySeconds: 120 });
       log(`mail-sanitizer: waiting for mail on ${fsRoot ? queueDir : env.MAIL_QUEUE_URL}`);

@@ -22,13 +22,19 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
 }
 
-/** A folder as a bucket. `onPut` stands in for S3 event notifications in the local demo and the tests. */
+/**
+ * A folder as a bucket. `announce` stands in for S3 event notifications in
+ * the local demo and the tests: it is called once the object's bytes are
+ * on disk and just before they appear under their key, so a process killed
+ * in between leaves an announcement of a missing object (which the
+ * consumer retries, then records as missing), never an object nobody hears of.
+ */
 export class FsBlobStore implements BlobStore {
   readonly where: string;
 
   constructor(
     readonly root: string,
-    readonly onPut?: (key: string) => void,
+    readonly announce?: (key: string) => void,
   ) {
     fs.mkdirSync(root, { recursive: true });
     this.where = root;
@@ -50,7 +56,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  private async durableWrite(f: string, body: Buffer, exclusive: boolean): Promise<boolean> {
+  private async durableWrite(key: string, body: Buffer, exclusive: boolean): Promise<boolean> {
+    const f = this.file(key);
     await fs.promises.mkdir(path.dirname(f), { recursive: true });
     const tmp = path.join(path.dirname(f), `.${path.basename(f)}.${randomUUID()}.tmp`);
     const h = await fs.promises.open(tmp, 'wx');
@@ -60,6 +67,7 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await h.close();
     }
+    this.announce?.(key);
     if (exclusive) {
       // link() fails when the target exists: an atomic "create if absent".
       try {
@@ -83,14 +91,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async put(key: string, body: Buffer): Promise<void> {
-    await this.durableWrite(this.file(key), body, false);
-    this.onPut?.(key);
+    await this.durableWrite(key, body, false);
   }
 
   async putIfAbsent(key: string, body: Buffer): Promise<boolean> {
-    const wrote = await this.durableWrite(this.file(key), body, true);
-    if (wrote) this.onPut?.(key);
-    return wrote;
+    return this.durableWrite(key, body, true);
   }
 
   async list(prefix: string, max = Infinity): Promise<string[]> {
