@@ -34,6 +34,8 @@ export const lab: ThreeTierConfigInput = {
         transfer: '10.0.112.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
+      // Mail (X3, X4, the MX): the internet domain the MX accepts, and the LGWAN mail server in lgwan.
+      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.0.80.25' },
       specificCommunications: {
         lgwanConnection: { type: 'simulated' },
         lgwanNetworkCidr: '10.250.0.0/24',

@@ -146,6 +146,16 @@ export const municipalitySchema = z.strictObject({
       mailPeer: ipv4.optional(),
     })
     .optional(),
+  /** Mail (crossings X3, X4 and the MX): the internet mail domains the MX accepts for this municipality, and its LGWAN mail server. */
+  mail: z
+    .strictObject({
+      domains: z
+        .array(domain, { error: 'must be a list of internet mail domains, e.g. ["city.chiyoda.example.jp"]' })
+        .min(1, { error: 'must list at least one internet mail domain the MX accepts for this municipality, e.g. ["city.chiyoda.example.jp"]' }),
+      /** The municipality's LGWAN mail server (in the lgwan zone): the ingester delivers sanitized mail to it and takes its outbound mail. */
+      lgwanMailServer: ipv4,
+    })
+    .optional(),
   /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
@@ -211,6 +221,21 @@ const baseSchema = z.strictObject({
         sanitizedRetentionDays: z.number().int().min(1).max(365).default(30),
       })
       .default({ minHosts: 1, maxHosts: 4, instanceTypes: ['c6i.large', 'c7i.large'], quarantineRetentionDays: 90, inboundRetentionDays: 7, sanitizedRetentionDays: 30 }),
+    /** The mail relay (X3, X4 and the MX); per municipality, `mail` turns it on. */
+    mail: z
+      .strictObject({
+        /** Largest message the MX accepts (SMTP SIZE); larger ones are refused with 552. */
+        maxMessageBytes: z.number().int().min(1024 * 1024, { error: 'must be at least 1048576 (1 MiB)' }).max(100 * 1024 * 1024, { error: 'must be at most 104857600 (100 MiB), the sanitizer\'s file limit' }).default(25 * 1024 * 1024),
+        /** Recipient domains on the LGWAN list (and their subdomains): outbound mail to them goes to the LGWAN network, never to the internet. */
+        lgwanDomains: z.array(domain, { error: 'must be a list of domains, e.g. ["lg.jp"]' }).min(1, { error: 'must list at least one LGWAN domain, e.g. ["lg.jp"]' }).default(['lg.jp']),
+        /** Nitro types with encryption in transit (Control Tower CT.AUTOSCALING.PR.11). */
+        instanceTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type such as "c6i.large"' })).min(2, { error: 'must list at least 2 instance types so the group survives a shortage of one' }).default(['c6i.large', 'c7i.large']),
+        /** Hosts per mail role and municipality (each role runs at least one). */
+        maxHosts: z.number().int().min(1, { error: 'must be at least 1' }).default(2),
+        /** Days a temporarily undeliverable message is retried before it bounces. */
+        retryDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(14, { error: 'must be at most 14 days' }).default(5),
+      })
+      .default({ maxMessageBytes: 25 * 1024 * 1024, lgwanDomains: ['lg.jp'], instanceTypes: ['c6i.large', 'c7i.large'], maxHosts: 2, retryDays: 5 }),
     patching: z
       .strictObject({
         /** When isolated hosts patch through the endpoints (UTC). */
@@ -387,6 +412,21 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
       if (sc.lgwanConnection.type === 'simulated' && !cfg.probes) {
         issue(ctx, [...base, 'specificCommunications', 'lgwanConnection'], 'is "simulated", which only a lab config (probes: true) may use; use "vpn" or "direct-connect" for a real LGWAN connection');
       }
+    }
+    if (m.mail) {
+      const lgwan = parseCidr(m.cidrs.lgwan);
+      const server = parseCidr(`${m.mail.lgwanMailServer}/32`);
+      if (typeof lgwan !== 'string' && typeof server !== 'string' && !(server.start >= lgwan.start && server.end <= lgwan.end)) {
+        issue(ctx, [...base, 'mail', 'lgwanMailServer'], `"${m.mail.lgwanMailServer}" is not inside the lgwan zone "${m.cidrs.lgwan}"; give the address of the LGWAN mail server in that zone`);
+      }
+      if (!m.specificCommunications?.mailPeer) {
+        issue(ctx, [...base, 'mail'], 'needs specificCommunications.mailPeer (the LGWAN mail peer): outbound mail to LGWAN domains goes there');
+      }
+      m.mail.domains.forEach((d, j) => {
+        const owner = domains.get(`mail:${d}`);
+        if (owner !== undefined) issue(ctx, [...base, 'mail', 'domains', j], `"${d}" is already an internet mail domain of ${owner}; the MX routes each domain to one municipality`);
+        else domains.set(`mail:${d}`, `municipalities[${i}] (${m.code})`);
+      });
     }
     m.lgwanMailDomains.forEach((d, j) => {
       const owner = domains.get(d);

@@ -8,7 +8,9 @@ import { buildMail, NEWSLETTER_HTML } from '../lib/mail/samples';
 import { DEMO_DOMAINS, LocalPath, startLocalPath } from '../lib/mail/local';
 import { FsBlobStore } from '../lib/mail/store';
 import { decodeStored, encodeStored, MailMeta } from '../lib/mail/envelope';
-import { sanitizeMailJob } from '../lib/mail/roles';
+import { sanitizeMailJob, storeMail } from '../lib/mail/roles';
+import { Outbox } from '../lib/mail/outbox';
+import { Sink } from '../lib/mail/sink';
 import { activeContent, qdf } from './helpers/active-content';
 import { activePdf, corpusFile, pngWithText } from './helpers/sanitizer-fixtures';
 import { selfSigned, send, tmpdir, until } from './helpers/mail';
@@ -300,6 +302,35 @@ describe('mail path end to end over SMTP on 127.0.0.1', () => {
       assert.equal(q.internet.messages.length, 0);
     } finally {
       await q.close();
+    }
+  });
+});
+
+describe('outbox: several hosts on one store', () => {
+  test('two hosts draining the same bucket deliver each message once (leases in the ledger)', async () => {
+    const source = new FsBlobStore(tmpdir('shared-src-'));
+    const ledger = new FsBlobStore(tmpdir('shared-ledger-'));
+    const sink = new Sink({ name: 'lgwan-mail-server' });
+    const port = await sink.listen();
+    for (let i = 0; i < 100; i++) {
+      const m = meta({ id: `${String(i).padStart(40, '0')}`, messageId: `<lease-${i}@example.com>` });
+      await storeMail(source, m, buildMail({ from: m.from, to: m.to, subject: `${i}`, messageId: m.messageId, text: 'x', charset: 'UTF-8' }));
+    }
+    const hosts = ['ingester-a', 'ingester-b'].map(
+      (h) => new Outbox({ role: 'lgwan-ingester', hostname: h, source, prefix: 'mail/', ledger, route: (_m, pending) => [{ recipients: pending, targets: [{ host: '127.0.0.1', port }] }], bounce: async () => assert.fail('nothing bounces here'), pollMs: 20, concurrency: 8 }),
+    );
+    hosts.forEach((h) => h.start());
+    try {
+      await sink.waitFor(100, 30_000);
+      await until(async () => (await source.list('mail/')).length === 0, 30_000, 'the source to drain');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sink.messages.length, 100);
+      assert.equal(new Set(sink.messages.map((m) => /^Message-ID: (.*)$/im.exec(m.raw.toString())![1])).size, 100);
+      assert.ok(hosts.every((h) => h.stats.delivered > 0), `both hosts delivered (${hosts.map((h) => h.stats.delivered).join(' + ')})`);
+      assert.deepEqual(await ledger.list('lease/'), [], 'leases are released');
+    } finally {
+      await Promise.all(hosts.map((h) => h.stop()));
+      await sink.close();
     }
   });
 });

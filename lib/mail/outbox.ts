@@ -1,7 +1,7 @@
 import * as nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import { BlobStore } from './store';
-import { StoredMail, addressKey, decodeStored } from './envelope';
+import { StoredMail, addressKey, decodeStored, sha256 } from './envelope';
 import { Failure, buildDsn } from './dsn';
 
 /**
@@ -51,6 +51,15 @@ export interface OutboxOptions {
   /** Offer STARTTLS opportunistically to the next hop (certificates are not verified inside the deployment). */
   readonly opportunisticTls?: boolean;
   readonly log?: (line: string) => void;
+  /**
+   * Several hosts may serve the same store (an auto-scaling group): each
+   * message is leased (a conditional write in the ledger) before it is
+   * sent, so only one host sends it. A lease runs out after `leaseMs`; the
+   * same holder (a restarted service on the same host) takes its own
+   * leases back at once.
+   */
+  readonly holder?: string;
+  readonly leaseMs?: number;
   /** Called when a recipient was delivered (tests, metrics). */
   readonly onDelivered?: (mail: StoredMail, recipient: string) => void;
 }
@@ -81,11 +90,13 @@ export class Outbox {
   private stopping = false;
   private readonly log: (line: string) => void;
   private readonly retry: RetryPolicy;
+  private readonly holder: string;
   private idle: Promise<void> = Promise.resolve();
 
   constructor(readonly o: OutboxOptions) {
     this.log = o.log ?? (() => undefined);
     this.retry = o.retry ?? DEFAULT_RETRY;
+    this.holder = o.holder ?? `${o.hostname}/${o.role}`;
   }
 
   start(): void {
@@ -143,7 +154,36 @@ export class Outbox {
     return `ledger/${what}/${id}/${addressKey(rcpt)}`;
   }
 
+  /** Takes the lease of a message; undefined when another holder has it. */
+  private async claim(key: string): Promise<string | undefined> {
+    const base = `lease/${sha256(key).slice(0, 32)}/`;
+    const held = await this.o.ledger.list(base);
+    const last = held[held.length - 1];
+    let gen = 0;
+    if (last) {
+      const lease = JSON.parse((await this.o.ledger.get(last))?.toString() || '{"until":0}') as { holder?: string; until: number };
+      if (lease.until > Date.now() && lease.holder !== this.holder) return undefined;
+      gen = Number(last.slice(base.length)) + 1;
+    }
+    const mine = `${base}${String(gen).padStart(8, '0')}`;
+    return (await this.o.ledger.putIfAbsent(mine, Buffer.from(JSON.stringify({ holder: this.holder, key, until: Date.now() + (this.o.leaseMs ?? 10 * 60_000) })))) ? base : undefined;
+  }
+
+  private async release(base: string): Promise<void> {
+    for (const k of await this.o.ledger.list(base)) await this.o.ledger.delete(k);
+  }
+
   private async process(key: string): Promise<void> {
+    const lease = await this.claim(key);
+    if (!lease) return;
+    try {
+      await this.deliver(key);
+    } finally {
+      await this.release(lease);
+    }
+  }
+
+  private async deliver(key: string): Promise<void> {
     const buf = await this.o.source.get(key);
     if (!buf) return;
     let mail: StoredMail;

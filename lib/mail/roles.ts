@@ -44,6 +44,8 @@ export interface CommonOptions {
   readonly concurrency?: number;
   readonly log?: (line: string) => void;
   readonly onDelivered?: (mail: StoredMail, recipient: string) => void;
+  /** Lease length for messages several hosts could send (default 10 minutes). */
+  readonly leaseMs?: number;
 }
 
 /** Where mail for the internet goes: a smarthost, or the recipient domain's MX hosts. */
@@ -151,6 +153,7 @@ export function startGateway(o: GatewayOptions, port: number, host = '127.0.0.1'
     opportunisticTls: true,
     log: o.log,
     onDelivered: o.onDelivered,
+    leaseMs: o.leaseMs,
   });
   return running(receiver, port, host, [outbox]);
 }
@@ -195,6 +198,7 @@ export function startInternetRelay(o: InternetRelayOptions, port: number, host =
     opportunisticTls: true,
     log: o.log,
     onDelivered: o.onDelivered,
+    leaseMs: o.leaseMs,
   });
   return running(receiver, port, host, [outbox]);
 }
@@ -284,7 +288,7 @@ export function startIngester(o: IngesterOptions, port: number, host = '127.0.0.
     },
     log: o.log,
   });
-  const common = { hostname: o.hostname, ledger: o.state, retry: o.retry, pollMs: o.pollMs, concurrency: o.concurrency, opportunisticTls: true, log: o.log, onDelivered: o.onDelivered };
+  const common = { hostname: o.hostname, ledger: o.state, retry: o.retry, pollMs: o.pollMs, concurrency: o.concurrency, opportunisticTls: true, log: o.log, onDelivered: o.onDelivered, leaseMs: o.leaseMs };
   const toStaff = new Outbox({
     ...common,
     role: 'lgwan-ingester',

@@ -81,7 +81,7 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
     maxMs: Number(env.MAIL_RETRY_MAX_MS ?? DEFAULT_RETRY.maxMs),
     maxAgeMs: Number(env.MAIL_RETRY_MAX_AGE_MS ?? DEFAULT_RETRY.maxAgeMs),
   };
-  const common = { hostname, maxBytes, tls, retry, pollMs: Number(env.MAIL_POLL_MS ?? 1000), concurrency: Number(env.MAIL_CONCURRENCY ?? 16), log };
+  const common = { hostname, maxBytes, tls, retry, pollMs: Number(env.MAIL_POLL_MS ?? 1000), concurrency: Number(env.MAIL_CONCURRENCY ?? 16), leaseMs: env.MAIL_LEASE_MS ? Number(env.MAIL_LEASE_MS) : undefined, log };
   const internet: InternetRoute = env.MAIL_INTERNET_SMARTHOST ? smarthost(parseTargets(env.MAIL_INTERNET_SMARTHOST, 'MAIL_INTERNET_SMARTHOST')[0]) : mxRoute();
 
   let r: Running;
