@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
  */
 export function bundledService(scope: Construct, id: string, entry: string, outName: string): assets.Asset {
   const source = path.join(ROOT, 'lib', 'sanitizer');
-  const hash = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(FileSystem.fingerprint(path.join(ROOT, 'package-lock.json'))).update(outName).digest('hex');
+  const hash = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, 'lib', 'mail'))).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(FileSystem.fingerprint(path.join(ROOT, 'package-lock.json'))).update(outName).digest('hex');
   return new assets.Asset(scope, id, {
     path: source,
     assetHashType: AssetHashType.CUSTOM,

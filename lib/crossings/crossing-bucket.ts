@@ -17,7 +17,8 @@ export interface CrossingBucketProps {
   /** Prefix of its server access logs, e.g. `buckets/131016-inbound/`. */
   readonly logsPrefix: string;
   readonly role: string;
-  readonly crossing: string;
+  /** The crossing it carries (tag ThreeTier:Crossing; the pack then requires endpoint pinning); omit for a zone's own bucket. */
+  readonly crossing?: string;
   readonly lifecycleRules: s3.LifecycleRule[];
   readonly noObjectLockReason: string;
   /** Why nothing reacts to its object events (omit when something does). */
@@ -42,7 +43,7 @@ export function crossingBucket(scope: Construct, id: string, props: CrossingBuck
     lifecycleRules: props.lifecycleRules,
   });
   Tags.of(b).add(ROLE_TAG, props.role);
-  Tags.of(b).add(CROSSING_TAG, props.crossing);
+  if (props.crossing) Tags.of(b).add(CROSSING_TAG, props.crossing);
   const cfn = b.node.defaultChild!;
   acknowledge(cfn, controlTower('s3_bucket_logging_enabled_check'), 'Server access logging is on: it targets the project access-log bucket, named with Fn::Join on the account id, which this Guard rule cannot resolve (it accepts only literals or same-template references).');
   acknowledge(cfn, controlTower('s3_bucket_object_lock_enabled_check'), props.noObjectLockReason);

@@ -19,6 +19,7 @@ import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { crossingBucket, denyUnlessEndpoints } from './crossing-bucket';
 import { bundledService, installServiceCommands, s3PrefixListPeer, systemdServiceCommands } from './bundle';
 import type { ZoneStack } from '../network/zone-stack';
+import type { MailSanitizer } from './mail';
 
 /**
  * Crossing X2, the file sanitizer of one municipality, in `transfer`:
@@ -41,6 +42,8 @@ export interface SanitizerProps {
   readonly municipality: Municipality;
   readonly internet: ZoneStack;
   readonly lgwan: ZoneStack;
+  /** The mail sanitizer of X3 in the same zone: it shares the inbound (mail/) and quarantine buckets and the SQS endpoint. */
+  readonly mail?: MailSanitizer;
 }
 
 export function sanitizerBucketName(config: string, code: string, what: 'inbound' | 'sanitized' | 'quarantine', account: string, region: string): string {
@@ -92,6 +95,8 @@ export class Sanitizer extends Construct {
     // Only the sanitizer role writes results, whatever other roles in transfer may be granted.
     this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
     for (const b of [this.sanitized, this.quarantine]) {
+      // The quarantine also keeps the mail sanitizer's originals (mail/).
+      const writers = b === this.quarantine && props.mail ? [this.role.roleArn, props.mail.role.roleArn] : this.role.roleArn;
       b.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'WritesOnlyBySanitizer',
@@ -99,7 +104,7 @@ export class Sanitizer extends Construct {
           principals: [new iam.AnyPrincipal()],
           actions: writes,
           resources: [b.arnForObjects('*')],
-          conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } },
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
         }),
       );
     }
@@ -136,9 +141,18 @@ export class Sanitizer extends Construct {
     );
     // Notifications as a bucket property (no custom resource, no Lambda in the isolated zone).
     const inboundCfn = this.inbound.node.defaultChild as s3.CfnBucket;
-    inboundCfn.notificationConfiguration = { queueConfigurations: [{ event: 's3:ObjectCreated:*', queue: this.queue.queueArn }] };
-    const queuePolicy = this.queue.node.tryFindChild('Policy');
-    if (queuePolicy) inboundCfn.node.addDependency(queuePolicy);
+    // Files under users/ go to the file sanitizer; mail under mail/ (X3) to the mail sanitizer.
+    const prefix = (value: string) => ({ s3Key: { rules: [{ name: 'prefix', value }] } });
+    inboundCfn.notificationConfiguration = {
+      queueConfigurations: [
+        { event: 's3:ObjectCreated:*', queue: this.queue.queueArn, filter: prefix('users/') },
+        ...(props.mail ? [{ event: 's3:ObjectCreated:*', queue: props.mail.queue.queueArn, filter: prefix('mail/') }] : []),
+      ],
+    };
+    for (const q of [this.queue, ...(props.mail ? [props.mail.queue] : [])]) {
+      const queuePolicy = q.node.tryFindChild('Policy');
+      if (queuePolicy) inboundCfn.node.addDependency(queuePolicy);
+    }
 
     // SQS endpoint in transfer, its policy naming this queue only.
     const sqsEndpoint = zone.vpc.addInterfaceEndpoint('Sqs', {
@@ -153,7 +167,7 @@ export class Sanitizer extends Construct {
         sid: 'ThisAccountSanitizerQueue',
         principals: [new iam.AccountPrincipal(account)],
         actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [this.queue.queueArn, this.deadLetters.queueArn],
+        resources: [this.queue.queueArn, this.deadLetters.queueArn, ...(props.mail ? [props.mail.queue.queueArn, props.mail.deadLetters.queueArn] : [])],
       }),
     );
 

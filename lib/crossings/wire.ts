@@ -8,6 +8,7 @@ import { ZonePatching } from './patching';
 import { UpdatesBucket } from './updates-bucket';
 import { Sanitizer, sanitizerBucketName } from './sanitizer';
 import { PickupPage } from './pickup';
+import { InternetMailRelay, LgwanMailIngester, MailSanitizer } from './mail';
 import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
 import { SimulatedLgwanStack } from './simulated-lgwan';
@@ -96,7 +97,12 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     // X6 patching for every isolated zone, and the update distribution bucket in transfer.
     for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) new ZonePatching(z.get(zone)!, 'Patching', { config: cfg, code: m.code, zone });
     const transfer = z.get('transfer')!;
-    new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan });
+    const mail = m.mail ? new MailSanitizer(transfer, 'MailSanitizer', { config: cfg, municipality: m, lgwan }) : undefined;
+    new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan, mail });
+    if (m.mail) {
+      new InternetMailRelay(z.get('internet')!, 'MailRelay', { config: cfg, municipality: m });
+      new LgwanMailIngester(lgwan, 'MailIngester', { config: cfg, municipality: m, internet: z.get('internet')! });
+    }
     new PickupPage(lgwan, 'Pickup', { config: cfg, municipality: m });
     new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });
 

@@ -550,8 +550,11 @@ function dedupe(reaches: Reach[]): Reach[] {
   return [...seen.values()];
 }
 
+/** Sources shared by every municipality: a crossing's municipality then names its target, not its source. */
+const SHARED_SOURCES: readonly string[] = ['public-internet', 'security-cloud'];
+
 function permits(c: Crossing, r: Reach): boolean {
-  if (c.from !== r.from.zone || (c.municipality && r.from.zone !== 'public-internet' && c.municipality !== r.from.municipality)) return false;
+  if (c.from !== r.from.zone || (c.municipality && !SHARED_SOURCES.includes(r.from.zone) && c.municipality !== r.from.municipality)) return false;
   if (c.to === 'aws-apis') return r.to.kind === 'aws-api' && (c.services ?? []).includes(r.to.service);
   if (c.to === 'public-internet') return r.to.kind === 'internet' && r.mechanism === 'route';
   const exact = r.mechanism === 'route' && r.routeDest !== undefined && (c.destinations ?? []).includes(r.routeDest);
@@ -577,7 +580,7 @@ function permits(c: Crossing, r: Reach): boolean {
 }
 
 function crossingHolds(c: Crossing, reaches: Reach[]): boolean {
-  const mine = reaches.filter((r) => r.from.zone === c.from && (!c.municipality || r.from.municipality === c.municipality));
+  const mine = reaches.filter((r) => r.from.zone === c.from && (!c.municipality || SHARED_SOURCES.includes(c.from) || r.from.municipality === c.municipality));
   if (c.to === 'aws-apis') return (c.services ?? []).every((svc) => mine.some((r) => r.to.kind === 'aws-api' && r.to.service === svc));
   return mine.some((r) => permits(c, r));
 }

@@ -169,6 +169,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       description: 'lgwan reads sanitized files (the pickup page) through its S3 gateway endpoint; it cannot write the sanitized bucket',
       enforcedBy: [{ stack: lgwanStack, constructPath: `${lgwanStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }, bucketPolicy('Sanitized')],
     });
+    if (m.mail) crossings.push(...mailCrossings(m, stackName, hubStack));
   }
   for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));
   zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false });
@@ -182,6 +183,94 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
   });
   return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, rules: DESIGN_RULES };
+}
+
+/** X3 (mail in) and X4 (mail out) of a municipality with mail: the SMTP hop from the MX and the object path through the buckets. */
+function mailCrossings(m: ThreeTierConfig['municipalities'][number], stackName: (code: string, zone: (typeof ZONES)[number]) => string, hubStack: string): Crossing[] {
+  const internet = stackName(m.code, 'internet');
+  const transfer = stackName(m.code, 'transfer');
+  const lgwan = stackName(m.code, 'lgwan');
+  const domains = m.mail!.domains.join(', ');
+  const endpoint = (stack: string) => ({ stack, constructPath: `${stack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' });
+  const policy = (stack: string, path: string, role: string) => ({ stack, constructPath: `${stack}/${path}/Policy/Resource`, role });
+  const inboundPolicy = policy(transfer, 'Sanitizer/Inbound', 'inbound bucket policy: writes only through internet\'s endpoint');
+  const textPolicy = policy(transfer, 'MailSanitizer/Text', 'mail-text bucket policy: written only by the mail sanitizer through transfer, read and consumed only through lgwan');
+  const outboundPolicy = policy(lgwan, 'MailIngester/Outbound', 'outbound bucket policy: written only through lgwan, read only through internet');
+  return [
+    {
+      id: 'X3',
+      municipality: m.code,
+      from: 'security-cloud',
+      to: 'internet',
+      mechanism: 'tgw-firewall-nat',
+      ports: [25],
+      description: `the MX gateway forwards mail for ${domains} to the municipality's internet relay (SMTP), through the Transit Gateway and the firewall`,
+      enforcedBy: [
+        { stack: hubStack, constructPath: `${hubStack}/MailGateway/HostSg/Resource`, role: 'MX gateway hosts: SMTP out to the tenants\' internet zones' },
+        { stack: internet, constructPath: `${internet}/MailRelay/NlbSg/Resource`, role: 'internet relay NLB: SMTP from the security cloud only' },
+        { stack: internet, constructPath: `${internet}/MailRelay/HostsSg/Resource`, role: 'internet relay hosts: SMTP from the NLB and the security cloud only' },
+      ],
+    },
+    {
+      id: 'X3',
+      municipality: m.code,
+      from: 'internet',
+      to: 'aws-apis',
+      mechanism: 's3-gateway-endpoint',
+      ports: [443],
+      services: ['s3'],
+      description: 'the internet relay stores each accepted message (raw MIME and envelope) in the inbound bucket under mail/ before it answers 250',
+      enforcedBy: [endpoint(internet), inboundPolicy],
+    },
+    {
+      id: 'X3',
+      municipality: m.code,
+      from: 'transfer',
+      to: 'aws-apis',
+      mechanism: 'vpc-endpoint',
+      ports: [443],
+      services: ['s3', 'sqs'],
+      description: 'the mail sanitizer takes mail events from its queue, reads the inbound bucket, writes text-ized mail to the mail-text bucket and the original to quarantine',
+      enforcedBy: [
+        { stack: transfer, constructPath: `${transfer}/MailSanitizer/Queue/Resource`, role: 'queue of inbound mail events' },
+        { stack: transfer, constructPath: `${transfer}/Zone/Vpc/Sqs/Resource`, role: 'SQS interface endpoint (policy: the sanitizer queues only)' },
+        textPolicy,
+      ],
+    },
+    {
+      id: 'X3',
+      municipality: m.code,
+      from: 'lgwan',
+      to: 'aws-apis',
+      mechanism: 's3-gateway-endpoint',
+      ports: [443],
+      services: ['s3'],
+      description: 'the LGWAN ingester reads and consumes text-ized mail through lgwan\'s S3 endpoint and delivers it to the LGWAN mail server',
+      enforcedBy: [endpoint(lgwan), textPolicy],
+    },
+    {
+      id: 'X4',
+      municipality: m.code,
+      from: 'lgwan',
+      to: 'aws-apis',
+      mechanism: 's3-gateway-endpoint',
+      ports: [443],
+      services: ['s3'],
+      description: 'the LGWAN ingester drops outbound mail for non-LGWAN domains into the outbound bucket (LGWAN domains go to the LGWAN mail peer instead)',
+      enforcedBy: [endpoint(lgwan), outboundPolicy, { stack: lgwan, constructPath: `${lgwan}/MailIngester/HostsSg/Resource`, role: 'ingester hosts: SMTP with the LGWAN mail server and peer only' }],
+    },
+    {
+      id: 'X4',
+      municipality: m.code,
+      from: 'internet',
+      to: 'aws-apis',
+      mechanism: 's3-gateway-endpoint',
+      ports: [443],
+      services: ['s3'],
+      description: 'the internet relay takes outbound mail from the outbound bucket and sends it to the internet through the security cloud (X7)',
+      enforcedBy: [endpoint(internet), outboundPolicy],
+    },
+  ];
 }
 
 function connectionMechanism(type: 'vpn' | 'direct-connect' | 'simulated'): Crossing['mechanism'] {

@@ -1,6 +1,7 @@
 import { CROSSING_TAG, MUNICIPALITY_TAG, ROLE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ZoneIndex } from './zones';
+import { parseCidr } from '../../config/cidr';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -351,6 +352,87 @@ const sanitizedWriteOnlyFromTransfer: IsolationRule = {
   },
 };
 
+/** Endpoint ids named by the aws:SourceVpce conditions of a statement. */
+function statementVpces(st: Json): Json[] {
+  return Object.values(st?.Condition ?? {}).flatMap((c: Json) => Object.entries(c ?? {}).filter(([k]) => k.toLowerCase() === 'aws:sourcevpce').flatMap(([, v]) => asList(v)));
+}
+
+/** Whether a bucket policy has a Deny keeping `test`-matching actions to endpoints of `zones` only. */
+function denyPinsTo(r: ResourceRef, ctx: RuleContext, test: (action: string) => boolean, zones: string[]): boolean {
+  return asList(r.props.PolicyDocument?.Statement).some((st: Json) => {
+    if (!pinsToEndpoint(st) || !asList(st.Action).some((a: Json) => test(String(a)) || String(a) === 's3:*')) return false;
+    const vpces = statementVpces(st);
+    return vpces.length > 0 && vpces.every((v) => {
+      const ep = ctx.model.refTo(r.stack, v);
+      return ep !== undefined && zones.includes(String(ctx.zones.zoneOf(ep).zone));
+    });
+  });
+}
+
+/** X4: the outbound bucket is written only from lgwan and read only from internet. */
+const outboundBucketDirection: IsolationRule = {
+  id: 'ThreeTier-X4',
+  info: 'The outbound mail bucket can be written from outside lgwan, or read from outside internet.',
+  explanation: 'DESIGN crossing X4: lgwan drops outbound mail into the outbound bucket and only the internet relay takes it from there. A write through another zone\'s endpoint lets the internet tier send mail in LGWAN staff\'s name; a read through another endpoint leaks LGWAN mail off its path.',
+  types: ['AWS::S3::BucketPolicy'],
+  check(r, ctx) {
+    const bucket = ctx.model.refTo(r.stack, r.props.Bucket);
+    if (!bucket || tagsOf(bucket.props)[ROLE_TAG] !== 'outbound') return [];
+    const out: string[] = [];
+    for (const st of asList(r.props.PolicyDocument?.Statement)) {
+      if (st?.Effect !== 'Allow' || !asList(st.Action).some((a: Json) => WRITE_ACTIONS.test(String(a)))) continue;
+      const zones = statementVpces(st).map((v) => ctx.model.refTo(r.stack, v)).map((ep) => (ep ? ctx.zones.zoneOf(ep).zone : undefined));
+      if (!zones.length || zones.some((z) => z !== 'lgwan')) out.push(`statement ${st.Sid ?? ''} grants write outside the lgwan zone's endpoint`.replace('  ', ' '));
+    }
+    if (!denyPinsTo(r, ctx, (a) => /^s3:(Put\*|PutObject)$/i.test(a), ['lgwan'])) out.push('no Deny statement keeps writes to the lgwan zone\'s endpoint');
+    if (!denyPinsTo(r, ctx, (a) => /^s3:(Get\*|GetObject)$/i.test(a), ['internet'])) out.push('no Deny statement keeps reads to the internet zone\'s endpoint');
+    return out;
+  },
+};
+
+const SMTP_PORTS = [25, 465, 587];
+
+function coversSmtp(e: Json): boolean {
+  const proto = String(e?.IpProtocol);
+  if (proto === '-1') return true;
+  if (proto !== 'tcp' && proto !== '6') return false;
+  return SMTP_PORTS.some((p) => p >= Number(e.FromPort) && p <= Number(e.ToPort));
+}
+
+function cidrInside(inner: string, outers: string[]): boolean {
+  const i = parseCidr(inner);
+  return typeof i !== 'string' && outers.some((o) => {
+    const c = parseCidr(o);
+    return typeof c !== 'string' && i.start >= c.start && i.end <= c.end;
+  });
+}
+
+/** X3: SMTP reaches a tier only along the mail crossings. */
+const smtpIntoTiers: IsolationRule = {
+  id: 'ThreeTier-X3',
+  info: 'A security group admits SMTP into a tier from outside the mail crossings.',
+  explanation: 'DESIGN crossings X3 and X4: mail from the internet enters the internet tier only from the security cloud\'s MX gateway and moves on to transfer and lgwan only as objects in S3, through the sanitizer. The lgwan ingester takes SMTP only from the LGWAN mail server in its own zone. SMTP into transfer or mynumber, into lgwan from outside lgwan, or into internet from anywhere but the security cloud is a side door around the sanitizer.',
+  types: ['AWS::EC2::SecurityGroup', 'AWS::EC2::SecurityGroupIngress'],
+  check(r, ctx) {
+    const zone = ctx.zones.zoneOf(r).zone;
+    if (zone !== 'internet' && zone !== 'lgwan' && zone !== 'transfer' && zone !== 'mynumber') return [];
+    const entries = r.type === 'AWS::EC2::SecurityGroup' ? asList(r.props.SecurityGroupIngress) : [r.props];
+    const own = ctx.zones.vpcZone(ctx.zones.vpcOf(r))?.cidrs ?? [];
+    const securityCloud = ctx.zones.zoneVpcs().filter((v) => v.zone === 'security-cloud').flatMap((v) => v.cidrs);
+    const out: string[] = [];
+    for (const e of entries) {
+      if (!coversSmtp(e)) continue;
+      const cidr = ctx.model.literal(r.stack, e.CidrIp ?? e.CidrIpv6);
+      const from = cidr ?? (e.SourcePrefixListId !== undefined ? 'a prefix list' : e.SourceSecurityGroupId !== undefined ? 'a security group' : 'an unknown source');
+      if (zone === 'transfer' || zone === 'mynumber') out.push(`SMTP ingress from ${from} into ${zone}: mail reaches ${zone === 'transfer' ? 'the sanitizer only as objects in S3' : 'mynumber never'}`);
+      else if (e.SourceSecurityGroupId !== undefined && cidr === undefined) continue; // a group of the same VPC (the NLB in front of the relay)
+      else if (zone === 'internet' && !(cidr && cidrInside(cidr, securityCloud))) out.push(`SMTP ingress into internet from ${from}: only the security cloud's MX gateway may deliver to the internet relay`);
+      else if (zone === 'lgwan' && !(cidr && cidrInside(cidr, own))) out.push(`SMTP ingress into lgwan from ${from}: only the LGWAN mail server inside the lgwan zone may send to the ingester`);
+    }
+    return out;
+  },
+};
+
 /** X5: 特定通信 security groups name each destination by address and port, nothing wider. */
 const specificCommunicationsPinned: IsolationRule = {
   id: 'ThreeTier-X5',
@@ -400,6 +482,8 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   screenTransferNoExport,
   crossingBucketPinned,
   sanitizedWriteOnlyFromTransfer,
+  outboundBucketDirection,
+  smtpIntoTiers,
   privateLinkDirection,
   specificCommunicationsPinned,
   zoneTags,

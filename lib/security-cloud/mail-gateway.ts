@@ -1,5 +1,7 @@
 import { Construct } from 'constructs';
-import { Duration, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2 } from 'aws-cdk-lib';
+import { Aws, CfnElement, Duration, Stack, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam, aws_s3 as s3 } from 'aws-cdk-lib';
+import { crossingBucket } from '../crossings/crossing-bucket';
+import { mailAddresses, mailBundle, mailHostCommands } from '../crossings/mail';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { hostGroup, ssmHostRole } from '../compliance/hosts';
@@ -26,6 +28,8 @@ export class MailGateway extends Construct {
   readonly nlb: elbv2.NetworkLoadBalancer;
   readonly group: asg.AutoScalingGroup;
   readonly hostSg: ec2.SecurityGroup;
+  /** The MX spool bucket (when any municipality has mail). */
+  readonly spool?: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: MailGatewayProps) {
     super(scope, id);
@@ -44,10 +48,43 @@ export class MailGateway extends Construct {
     for (const cidr of props.tenantCidrs) this.hostSg.addEgressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(25), `SMTP to the tenant relay in ${cidr}`);
     this.hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS for SSM and OS packages (through NAT)');
 
-    const role = ssmHostRole(this, 'HostRole', 'MX gateway hosts: SSM management only');
-
+    const role = ssmHostRole(this, 'HostRole', 'MX gateway hosts: SSM, their spool bucket');
     const userData = ec2.UserData.forLinux();
-    userData.addCommands('systemctl enable --now amazon-ssm-agent', 'echo "three-tier MX gateway host: relay software is installed by the mail deployment" > /etc/motd');
+    const mailMunicipalities = props.config.municipalities.filter((m) => m.mail);
+    if (mailMunicipalities.length) {
+      const cfg = props.config;
+      const account = cfg.account ?? Aws.ACCOUNT_ID;
+      // The spool: what the MX accepted and has not yet handed to a municipality's relay (plus its ledger and leases).
+      this.spool = crossingBucket(this, 'Spool', {
+        config: cfg,
+        bucketName: `${cfg.name}-${cfg.securityCloud.name.toLowerCase()}-mx-spool-${account}-${cfg.region}`,
+        logsPrefix: `buckets/${cfg.securityCloud.name.toLowerCase()}-mx-spool/`,
+        role: 'mail-state',
+        lifecycleRules: [
+          { id: 'ledger', prefix: 'ledger/', expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(1) },
+          { id: 'rest', expiration: Duration.days(cfg.mail.retryDays + 30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        ],
+        noObjectLockReason: 'The MX spool: messages are deleted once handed to the municipality\'s relay; Object Lock would block that.',
+        noEventsReason: 'The gateway polls its own spool; nothing else reacts to its objects.',
+        accessLogsId: 'SpoolAccessLogs',
+      });
+      this.spool.addToResourcePolicy(
+        new iam.PolicyStatement({ sid: 'MessagesOnlyByTheGateway', effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], resources: [this.spool.arnForObjects('*')], conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } } }),
+      );
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'Spool', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], resources: [this.spool.bucketArn, this.spool.arnForObjects('*')] }));
+      const bundle = mailBundle(this);
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'MailBundle', actions: ['s3:GetObject'], resources: [bundle.bucket.arnForObjects(bundle.s3ObjectKey)] }));
+      const stack = Stack.of(this);
+      acknowledge(role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.spool.node.defaultChild as CfnElement)}.Arn>/*]`, 'The gateway\'s own spool bucket: message keys are ids, unknown in advance.');
+      const routes = Object.fromEntries(mailMunicipalities.flatMap((m) => m.mail!.domains.map((d) => [d, mailAddresses(cfg, m, 'internet').map((a) => `${a}:25`).join(',')])));
+      userData.addCommands(
+        ...mailHostCommands(bundle, cfg.region, 'gateway', [`MAIL_ROUTES=${JSON.stringify(routes)}`, `MAIL_SPOOL_BUCKET=${this.spool.bucketName}`, `MAIL_MAX_BYTES=${cfg.mail.maxMessageBytes}`, `MAIL_RETRY_MAX_AGE_MS=${cfg.mail.retryDays * 86_400_000}`], true),
+      );
+      // Delivery status notifications go back to senders' mail servers on the internet.
+      this.hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(25), 'delivery status notifications to senders\' mail servers (through NAT)');
+    } else {
+      userData.addCommands('systemctl enable --now amazon-ssm-agent', 'echo "three-tier MX gateway host: no municipality has mail configured" > /etc/motd');
+    }
     this.group = hostGroup(this, {
       vpc: props.vpc,
       subnets: props.hostSubnets,
