@@ -34,7 +34,9 @@ describe('cost model (dated price table × resources in the synthesized template
     const eAz = s.config.sizing.interfaceEndpointAzs;
     assert.equal(line('131016', 'vpcEndpoint.interfaceAzHour'), 3 * 5 * eAz + eAz + azs);
     // The sanitizer hosts (X2) at their minimum, and the one pickup host in lgwan, next to the screen-transfer hosts.
-    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts + 1);
+    // The mail roles (relay, mail sanitizer, ingester) run one host each at minimum, on the same type here.
+    assert.equal(s.config.mail.instanceTypes[0], s.config.sanitizer.instanceTypes[0]);
+    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts + 1 + 3);
     assert.equal(line('131016', `ec2.${s.config.screenTransfer.instanceTypes[0]}`), s.config.screenTransfer.prewarmed);
     assert.equal(line('131016', 'transitGateway.attachmentHour'), 1);
     const sum = e.lines.filter((l) => l.group === '131016').reduce((n, l) => n + l.monthly, 0);

@@ -497,6 +497,66 @@ const MUTATIONS: Mutation[] = [
     },
     analyzer: [/security-cloud admits traffic from 0\.0\.0\.0\/0 \(anywhere\) via security-group \(ports 22\), which no crossing permits/],
   },
+  // Mail (X3, X4).
+  {
+    label: 'SMTP into transfer: the mail sanitizer hosts admit port 25 from the internet zone',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'transfer'), (t) => {
+      const sg = Object.entries<any>(t.Resources).find(([, r]) => r.Type === 'AWS::EC2::SecurityGroup' && /Mail sanitizer hosts/.test(r.Properties.GroupDescription))!;
+      sg[1].Properties.SecurityGroupIngress = [{ IpProtocol: 'tcp', FromPort: 25, ToPort: 25, CidrIp: '10.1.32.0/20' }];
+    }),
+    rules: ['ThreeTier-X3'],
+    analyzer: [/transfer@131016 admits traffic from internet@131016 via security-group \(ports 25\), which no crossing permits/],
+  },
+  {
+    label: 'SMTP into lgwan from the internet zone (the ingester takes mail around the sanitizer)',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      t.Resources.SideDoor = { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { GroupId: { 'Fn::GetAtt': [Object.keys(t.Resources).find((k) => k.startsWith('MailIngesterHostsSg') && t.Resources[k].Type === 'AWS::EC2::SecurityGroup')!, 'GroupId'] }, IpProtocol: 'tcp', FromPort: 25, ToPort: 25, CidrIp: '10.1.32.0/20' } };
+    }),
+    rules: ['ThreeTier-X3'],
+    analyzer: [/lgwan@131016 admits traffic from internet@131016 via security-group \(ports 25\)/],
+  },
+  {
+    label: 'the internet relay admits SMTP from anywhere instead of the MX gateway only',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'internet'), (t) => {
+      const sg = Object.entries<any>(t.Resources).find(([k, r]) => k.startsWith('MailRelayHostsSg') && r.Type === 'AWS::EC2::SecurityGroup')!;
+      sg[1].Properties.SecurityGroupIngress.push({ IpProtocol: 'tcp', FromPort: 25, ToPort: 25, CidrIp: '0.0.0.0/0' });
+    }),
+    rules: ['ThreeTier-X3'],
+    analyzer: [/internet@131016 admits traffic from 0\.0\.0\.0\/0 \(anywhere\) via security-group \(ports 25\)/],
+  },
+  {
+    label: 'the outbound bucket loses its "writes only from lgwan" Deny',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'transfer'), (t) => {
+      const p = Object.values<any>(t.Resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r).includes('WritesOnlyFromLgwan'))!;
+      p.Properties.PolicyDocument.Statement = p.Properties.PolicyDocument.Statement.filter((st: any) => st.Sid !== 'WritesOnlyFromLgwan');
+    }),
+    rules: ['ThreeTier-X4'],
+  },
+  {
+    label: 'the outbound bucket may be read through transfer\'s endpoint',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'transfer'), (t) => {
+      const p = Object.values<any>(t.Resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r).includes('ReadsOnlyFromInternet'))!;
+      const own = Object.keys(t.Resources).find((k) => t.Resources[k].Type === 'AWS::EC2::VPCEndpoint' && t.Resources[k].Properties!.VpcEndpointType === 'Gateway')!;
+      const st = p.Properties.PolicyDocument.Statement.find((x: any) => x.Sid === 'ReadsOnlyFromInternet');
+      st.Condition.StringNotEquals['aws:SourceVpce'] = [st.Condition.StringNotEquals['aws:SourceVpce'], { Ref: own }];
+    }),
+    rules: ['ThreeTier-X4'],
+  },
+  {
+    label: 'the mail-text bucket (X3) loses its "writes only from transfer" Deny',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'transfer'), (t) => {
+      const p = Object.values<any>(t.Resources).find((r) => r.Type === 'AWS::S3::BucketPolicy' && JSON.stringify(r).includes('WritesOnlyByMailSanitizer'))!;
+      p.Properties.PolicyDocument.Statement = p.Properties.PolicyDocument.Statement.filter((st: any) => st.Sid !== 'WritesOnlyFromTransfer');
+    }),
+    rules: ['ThreeTier-S3P2'],
+  },
+  {
+    label: 'the intent loses X3: the MX gateway\'s SMTP into the internet relay is no longer permitted',
+    apply: (d) => editIntent(d, (i) => {
+      i.crossings = i.crossings.filter((c) => !(c.id === 'X3' && c.from === 'security-cloud'));
+    }),
+    analyzer: [/internet@131016 admits traffic from security-cloud via security-group \(ports 25\), which no crossing permits/],
+  },
 ];
 
 describe('mutation tests: every hand-made violation is caught', () => {

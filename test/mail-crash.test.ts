@@ -9,10 +9,11 @@ import { Sink } from '../lib/mail/sink';
 import { buildMail } from '../lib/mail/samples';
 import { DEMO_DOMAINS } from '../lib/mail/local';
 import { tmpdir, until } from './helpers/mail';
+import { buildServiceBundle } from '../lib/crossings/bundle';
 
 /**
  * The crash test of the issue: the relays (the gateway and the internet
- * relay, each its own process, as on the hosts) are killed with SIGKILL
+ * relay, each its own process running the bundle the hosts run) are killed with SIGKILL
  * while 500 messages are in flight, and restarted. The sender behaves like
  * a sending MTA: a message without our 250 is sent again. All 500 must
  * reach the LGWAN mail server exactly once.
@@ -33,8 +34,18 @@ async function freePort(): Promise<number> {
 const children: ChildProcess[] = [];
 const sinks: Sink[] = [];
 
+/** The roles run from the same single-file bundle the hosts run (bin/mail.ts through esbuild). */
+let bundle: string | undefined;
+function bundled(): string {
+  if (!bundle) {
+    bundle = path.join(tmpdir('mail-bundle-'), 'mail.js');
+    buildServiceBundle('bin/mail.ts', bundle);
+  }
+  return bundle;
+}
+
 function role(env: Record<string, string>, log: string[]): ChildProcess {
-  const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bin', 'mail.ts')], { cwd: ROOT, env: { ...process.env, MAIL_POLL_MS: '50', MAIL_RETRY_BASE_MS: '100', MAIL_RETRY_MAX_MS: '500', MAIL_LISTEN: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const c = spawn(process.execPath, [bundled()], { cwd: ROOT, env: { ...process.env, MAIL_POLL_MS: '50', MAIL_RETRY_BASE_MS: '100', MAIL_RETRY_MAX_MS: '500', MAIL_LISTEN: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   c.stdout!.on('data', (d) => log.push(String(d)));
   c.stderr!.on('data', (d) => log.push(String(d)));
   children.push(c);

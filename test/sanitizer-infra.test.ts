@@ -12,7 +12,8 @@ function transferOf(config: string): CfnTemplate {
   return s.templates.get(name)!;
 }
 
-const bucketByRole = (t: CfnTemplate, role: string) => resources(t, 'AWS::S3::Bucket').find(([, r]) => tagValue(r, 'ThreeTier:Role') === role)!;
+/** The X2 bucket of a role (the mail crossings have a `sanitized` bucket of their own, tagged X3). */
+const bucketByRole = (t: CfnTemplate, role: string) => resources(t, 'AWS::S3::Bucket').find(([, r]) => tagValue(r, 'ThreeTier:Role') === role && tagValue(r, 'ThreeTier:Crossing') === 'X2')!;
 const policyOf = (t: CfnTemplate, bucketId: string) => resources(t, 'AWS::S3::BucketPolicy').find(([, p]) => p.Bucket?.Ref === bucketId)![1].PolicyDocument.Statement as any[];
 const denyVpces = (st: any) => [st?.Condition?.StringNotEquals?.['aws:SourceVpce']].flat();
 
@@ -56,8 +57,11 @@ describe('X2 infrastructure: buckets, queue, endpoint and sanitizer hosts in tra
     const [, inbound] = bucketByRole(t, 'inbound');
     const qc = inbound.NotificationConfiguration.QueueConfigurations[0];
     assert.equal(qc.Event, 's3:ObjectCreated:*');
+    // Files (users/) and mail (mail/) go to different queues.
+    assert.deepEqual(qc.Filter.S3Key.Rules, [{ Name: 'prefix', Value: 'users/' }]);
+    assert.deepEqual(inbound.NotificationConfiguration.QueueConfigurations[1].Filter.S3Key.Rules, [{ Name: 'prefix', Value: 'mail/' }]);
     const queues = resources(t, 'AWS::SQS::Queue');
-    const main = queues.find(([, q]) => q.RedrivePolicy)!;
+    const main = queues.find(([id, q]) => q.RedrivePolicy && id.startsWith('Sanitizer'))!;
     assert.deepEqual(qc.Queue, { 'Fn::GetAtt': [main[0], 'Arn'] });
     assert.equal(main[1].RedrivePolicy.maxReceiveCount, 5);
     assert.ok(queues.every(([, q]) => q.SqsManagedSseEnabled === true));

@@ -78,6 +78,9 @@ describe('live verification plan (intent → Network Access Analyzer scopes and 
     assert.ok(paths.includes('X1 i-probe-131016-lgwan → vpce-131016-lgwan-sbc:8443'), paths.join('\n'));
     assert.ok(paths.includes('X6 i-probe-131016-mynumber → vpce-131016-mynumber-ssm:443'));
     assert.ok(paths.includes('X5 i-probe-131016-mynumber → i-lgwan-10.250.0.10:443'));
+    // X3: the MX host connects to the municipality's internet relay on 25; its answer (X7 to the security cloud) is that same path.
+    assert.ok(paths.includes('X3 i-mx-1 → i-relay-131016:25'), paths.join('\n'));
+    assert.match(plan.checks.find((c) => c.crossing === 'X7' && /internet relay → MX gateway/.test(c.title))!.skipped!, /return traffic of X3/);
     assert.ok(paths.includes('X4 i-probe-131016-lgwan → i-lgwan-10.250.0.20:25'));
     assert.ok(paths.includes('X7 i-probe-131016-internet → igw-hub:443'));
     assert.ok(paths.includes('X7 igw-hub → i-mx-1:25'));

@@ -29,9 +29,7 @@ export function bundledService(scope: Construct, id: string, entry: string, outN
           if (!fs.existsSync(path.join(cache, outName))) {
             const tmp = `${cache}.${process.pid}.tmp`;
             fs.rmSync(tmp, { recursive: true, force: true });
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const esbuild = require('esbuild') as typeof import('esbuild');
-            esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'external', outfile: path.join(tmp, outName), logLevel: 'silent' });
+            buildServiceBundle(entry, path.join(tmp, outName));
             fs.mkdirSync(path.dirname(cache), { recursive: true });
             try {
               fs.renameSync(tmp, cache);
@@ -46,6 +44,13 @@ export function bundledService(scope: Construct, id: string, entry: string, outN
       },
     },
   });
+}
+
+/** Bundles a service entry point (e.g. `bin/mail.ts`) into one JavaScript file, as the hosts run it. */
+export function buildServiceBundle(entry: string, outfile: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'external', outfile, logLevel: 'silent' });
 }
 
 /**

@@ -335,16 +335,48 @@ export class InternetMailRelay extends Construct {
   }
 }
 
+// ─── the outbound bucket (X4), kept with the other crossing buckets in the transfer stack ───
+
+/**
+ * X4's bucket: written only through lgwan's endpoint (the ingester), read and
+ * consumed only through internet's (the relay). It lives in the transfer
+ * stack with the X2/X3 buckets, which already name both endpoints; no host
+ * of transfer may touch it.
+ */
+export class MailOutbound extends Construct {
+  readonly bucket: s3.Bucket;
+
+  constructor(transfer: ZoneStack, id: string, props: { config: ThreeTierConfig; municipality: Municipality; lgwan: ZoneStack; internet: ZoneStack }) {
+    super(transfer, id);
+    const cfg = props.config;
+    const code = props.municipality.code;
+    const lgwanS3 = props.lgwan.zoneVpc.s3Endpoint.vpcEndpointId;
+    const internetS3 = props.internet.zoneVpc.s3Endpoint.vpcEndpointId;
+    this.bucket = crossingBucket(this, 'Bucket', {
+      config: cfg,
+      bucketName: mailBucketName(cfg.name, code, 'mail-out', cfg.account ?? Aws.ACCOUNT_ID, cfg.region),
+      logsPrefix: `buckets/${code}-mail-out/`,
+      role: 'outbound',
+      crossing: 'X4',
+      lifecycleRules: [{ id: 'retention', expiration: Duration.days(cfg.mail.retryDays + 30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      noObjectLockReason: 'Outbound mail waits here only until the internet relay sent it (then it is deleted); Object Lock would block that.',
+      noEventsReason: 'The internet relay lists mail/ (several hosts share it through leases); nothing reacts to single objects.',
+    });
+    denyUnlessEndpoints(this.bucket, 'OnlyThroughLgwanAndInternet', ['s3:*'], [lgwanS3, internetS3]);
+    denyUnlessEndpoints(this.bucket, 'WritesOnlyFromLgwan', WRITES, [lgwanS3]);
+    denyUnlessEndpoints(this.bucket, 'ReadsOnlyFromInternet', ['s3:GetObject', 's3:GetObjectVersion'], [internetS3]);
+    denyUnlessEndpoints(this.bucket, 'DeletesOnlyFromInternet', DELETES, [internetS3]);
+  }
+}
+
 // ─── lgwan: the LGWAN ingester and the outbound bucket ───────────────────────
 
 export interface IngesterProps {
   readonly config: ThreeTierConfig;
   readonly municipality: Municipality;
-  readonly internet: ZoneStack;
 }
 
 export class LgwanMailIngester extends Construct {
-  readonly outbound: s3.Bucket;
   readonly state: s3.Bucket;
   readonly hosts: asg.AutoScalingGroup;
   readonly sg: ec2.SecurityGroup;
@@ -358,22 +390,8 @@ export class LgwanMailIngester extends Construct {
     const account = cfg.account ?? Aws.ACCOUNT_ID;
     const vpc = lgwan.zoneVpc.vpc;
     const lgwanS3 = lgwan.zoneVpc.s3Endpoint.vpcEndpointId;
-    const internetS3 = props.internet.zoneVpc.s3Endpoint.vpcEndpointId;
+    const outboundArn = `arn:${Aws.PARTITION}:s3:::${mailBucketName(cfg.name, m.code, 'mail-out', account, cfg.region)}`;
 
-    // X4: written only through lgwan; read and consumed only through internet.
-    this.outbound = crossingBucket(this, 'Outbound', {
-      config: cfg,
-      bucketName: mailBucketName(cfg.name, m.code, 'mail-out', account, cfg.region),
-      logsPrefix: `buckets/${m.code}-mail-out/`,
-      role: 'outbound',
-      crossing: 'X4',
-      lifecycleRules: [{ id: 'retention', expiration: Duration.days(cfg.mail.retryDays + 30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      noObjectLockReason: 'Outbound mail waits here only until the internet relay sent it (then it is deleted); Object Lock would block that.',
-      noEventsReason: 'The internet relay lists mail/ (several hosts share it through leases); nothing reacts to single objects.',
-    });
-    denyUnlessEndpoints(this.outbound, 'OnlyThroughLgwanAndInternet', ['s3:*'], [lgwanS3, internetS3]);
-    denyUnlessEndpoints(this.outbound, 'WritesOnlyFromLgwan', WRITES, [lgwanS3]);
-    denyUnlessEndpoints(this.outbound, 'ReadsOnlyFromInternet', ['s3:GetObject', 's3:GetObjectVersion'], [internetS3]);
     this.state = stateBucket(this, 'State', cfg, mailBucketName(cfg.name, m.code, 'ingest-state', account, cfg.region), 'mail-state', lgwanS3, 'X3');
 
     const role = ssmHostRole(this, 'Role', `LGWAN mail ingester of ${m.code}: SSM, text-ized mail (read, delete), outbound mail (write), its spool and ledger`);
@@ -381,13 +399,13 @@ export class LgwanMailIngester extends Construct {
     const bundle = mailBundle(this);
     role.addToPolicy(new iam.PolicyStatement({ sid: 'ListText', actions: ['s3:ListBucket'], resources: [textArn], conditions: { StringLike: { 's3:prefix': ['mail/*'] } } }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'TakeText', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [`${textArn}/mail/*`] }));
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteOutbound', actions: ['s3:PutObject'], resources: [this.outbound.arnForObjects('mail/*')] }));
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteOutbound', actions: ['s3:PutObject'], resources: [`${outboundArn}/mail/*`] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'SpoolAndLedger', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], resources: [this.state.bucketArn, this.state.arnForObjects('*')] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'BucketKeys', actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${account}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
     bundleRead(role, bundle);
     acknowledgeObjects(role, lgwan, [
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-mail-text-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Text-ized mail of this municipality (read, delete once delivered), keyed by message id.' },
-      { arn: bucketArnToken(lgwan, this.outbound, 'mail/*'), why: 'Outbound mail of this municipality (write), keyed by message id.' },
+      { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-mail-out-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Outbound mail of this municipality (write), keyed by message id.' },
       { arn: bucketArnToken(lgwan, this.state, '*'), why: 'The ingester\'s own spool and ledger bucket.' },
       { arn: `arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*`, why: 'The bucket keys, used only through S3 in this region (kms:ViaService).' },
     ]);
@@ -405,7 +423,7 @@ export class LgwanMailIngester extends Construct {
     this.sg.addEgressRule(s3PrefixListPeer(this, 'S3PrefixList', cfg.region), ec2.Port.tcp(443), 'S3 through the gateway endpoint (the S3 prefix list of the region)');
     const env = [
       `MAIL_SANITIZED_BUCKET=${mailBucketName(cfg.name, m.code, 'mail-text', account, cfg.region)}`,
-      `MAIL_OUTBOUND_BUCKET=${this.outbound.bucketName}`,
+      `MAIL_OUTBOUND_BUCKET=${mailBucketName(cfg.name, m.code, 'mail-out', account, cfg.region)}`,
       `MAIL_STATE_BUCKET=${this.state.bucketName}`,
       `MAIL_LGWAN_SERVER=${mail.lgwanMailServer}:25`,
       `MAIL_LGWAN_NETWORK=${peer}:25`,

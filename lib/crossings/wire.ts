@@ -8,7 +8,7 @@ import { ZonePatching } from './patching';
 import { UpdatesBucket } from './updates-bucket';
 import { Sanitizer, sanitizerBucketName } from './sanitizer';
 import { PickupPage } from './pickup';
-import { InternetMailRelay, LgwanMailIngester, MailSanitizer } from './mail';
+import { InternetMailRelay, LgwanMailIngester, MailOutbound, MailSanitizer } from './mail';
 import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
 import { SimulatedLgwanStack } from './simulated-lgwan';
@@ -101,7 +101,8 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan, mail });
     if (m.mail) {
       new InternetMailRelay(z.get('internet')!, 'MailRelay', { config: cfg, municipality: m });
-      new LgwanMailIngester(lgwan, 'MailIngester', { config: cfg, municipality: m, internet: z.get('internet')! });
+      new MailOutbound(transfer, 'MailOutbound', { config: cfg, municipality: m, lgwan, internet: z.get('internet')! });
+      new LgwanMailIngester(lgwan, 'MailIngester', { config: cfg, municipality: m });
     }
     new PickupPage(lgwan, 'Pickup', { config: cfg, municipality: m });
     new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });

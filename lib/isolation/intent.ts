@@ -195,7 +195,7 @@ function mailCrossings(m: ThreeTierConfig['municipalities'][number], stackName: 
   const policy = (stack: string, path: string, role: string) => ({ stack, constructPath: `${stack}/${path}/Policy/Resource`, role });
   const inboundPolicy = policy(transfer, 'Sanitizer/Inbound', 'inbound bucket policy: writes only through internet\'s endpoint');
   const textPolicy = policy(transfer, 'MailSanitizer/Text', 'mail-text bucket policy: written only by the mail sanitizer through transfer, read and consumed only through lgwan');
-  const outboundPolicy = policy(lgwan, 'MailIngester/Outbound', 'outbound bucket policy: written only through lgwan, read only through internet');
+  const outboundPolicy = policy(transfer, 'MailOutbound/Bucket', 'outbound bucket policy: written only through lgwan, read and consumed only through internet');
   return [
     {
       id: 'X3',

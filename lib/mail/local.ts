@@ -27,6 +27,10 @@ export interface LocalPathOptions {
   readonly sinkFiles?: boolean;
   readonly answer?: { lgwan?: ConstructorParameters<typeof Sink>[0]['answer']; internet?: ConstructorParameters<typeof Sink>[0]['answer'] };
   readonly log?: (line: string) => void;
+  /** Benchmark baseline: the mail sanitizer passes messages through unchanged. */
+  readonly passThrough?: boolean;
+  /** Mail sanitizer workers in parallel (one per host in AWS). */
+  readonly sanitizers?: number;
 }
 
 export interface LocalPath {
@@ -81,14 +85,18 @@ export async function startLocalPath(o: LocalPathOptions): Promise<LocalPath> {
     0,
   );
   let stopped = false;
-  const sanitizer = runWorker({
-    queue,
-    handle: (job) => sanitizeMailJob(job, { inbound: stores.inbound, sanitized: stores.sanitized, quarantine: stores.quarantine, audit: stores.audit, auditPrefix: 'mail-audit/', reporter: 'sanitizer.transfer.local' }),
-    log,
-    stopped: () => stopped,
-    idleSleepMs: o.pollMs ?? 200,
-    batch: 10,
-  });
+  const sanitizer = Promise.all(
+    Array.from({ length: o.sanitizers ?? 1 }, () =>
+      runWorker({
+        queue,
+        handle: (job) => sanitizeMailJob(job, { inbound: stores.inbound, sanitized: stores.sanitized, quarantine: stores.quarantine, audit: stores.audit, auditPrefix: 'mail-audit/', reporter: 'sanitizer.transfer.local', passThrough: o.passThrough }),
+        log,
+        stopped: () => stopped,
+        idleSleepMs: o.pollMs ?? 200,
+        batch: 10,
+      }),
+    ),
+  );
   return {
     gateway,
     relay,

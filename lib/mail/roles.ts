@@ -213,6 +213,12 @@ export interface MailSanitizerStores {
   readonly audit: BlobStore;
   readonly auditPrefix: string;
   readonly reporter: string;
+  /**
+   * Benchmark baseline only (`npm run bench:mail`): pass the message through
+   * unchanged, to measure what sanitization costs on the same durable path.
+   * Never set by the services.
+   */
+  readonly passThrough?: boolean;
 }
 
 /**
@@ -243,6 +249,10 @@ export async function sanitizeMailJob(job: Pick<Job, 'key'> & Partial<Pick<Job, 
     return { verdict: 'quarantined', reason, durationMs: Date.now() - t0 };
   }
   await s.quarantine.put(job.key, buf);
+  if (s.passThrough) {
+    await s.sanitized.put(job.key, buf);
+    return { verdict: 'passed-through', durationMs: Date.now() - t0 };
+  }
   const r = await textize(mail, { reporter: s.reporter });
   const meta: MailMeta = { ...mail.meta, sha256: r.report.outputSha256, via: `mail-sanitizer (original ${r.report.originalSha256})` };
   await s.sanitized.put(job.key, encodeStored(meta, r.raw));

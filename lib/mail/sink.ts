@@ -26,10 +26,13 @@ export interface SinkOptions {
 
 export class Sink {
   readonly messages: SinkMessage[] = [];
+  /** Called for each message as it arrives (may be replaced, e.g. per benchmark run). */
+  onMessage?: (m: SinkMessage) => void;
   private readonly server: SMTPServer;
   private waiters: { n: number; resolve: () => void }[] = [];
 
   constructor(readonly o: SinkOptions) {
+    this.onMessage = o.onMessage;
     if (o.dir) fs.mkdirSync(o.dir, { recursive: true });
     this.server = new SMTPServer({
       name: o.name,
@@ -51,7 +54,7 @@ export class Sink {
           const m: SinkMessage = { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks), at: Date.now() };
           this.messages.push(m);
           if (o.dir) fs.writeFileSync(path.join(o.dir, `${String(this.messages.length).padStart(5, '0')}.eml`), m.raw);
-          o.onMessage?.(m);
+          this.onMessage?.(m);
           this.waiters = this.waiters.filter((w) => (this.messages.length >= w.n ? (w.resolve(), false) : true));
           cb();
         });

@@ -239,7 +239,13 @@ function permittedChecks(
     const missing = [...(igw ? [] : ['internet gateway of the security cloud VPC']), ...(mx ? [] : ['MX host (tag ThreeTier:Role=mail-gateway; is the auto-scaling group at zero?)'])];
     out.push(missing.length ? { ...base, id, title, missing } : { ...base, id, title, path: { source: igw!.id, destination: mx!.id, port: 25, protocol: 'tcp' } });
   } else if (c.id === 'X7' && c.to === 'security-cloud') {
-    out.push({ ...base, id, title: `MX gateway ↔ ${where}internet relay :25 (X7)`, skipped: 'the internet relay of the mail issue (#7) is not deployed yet; nothing answers on this path' });
+    out.push({ ...base, id, title: `${where}internet relay → MX gateway :25 (X7)`, skipped: 'return traffic of X3 (the MX gateway connects to the internet relay): proven by the X3 path from the MX host to the relay host' });
+  } else if (c.id === 'X3' && c.from === 'security-cloud' && c.to === 'internet') {
+    const title = `MX host in the security cloud → ${where}internet relay host :25 (X3)`;
+    const mx = inv.instances.find((i) => i.role === 'mail-gateway');
+    const relay = inv.instances.find((i) => i.role === 'internet-relay' && i.municipality === c.municipality);
+    const missing = [...(mx ? [] : ['MX host (tag ThreeTier:Role=mail-gateway; is the auto-scaling group at zero?)']), ...(relay ? [] : [`internet relay host of ${c.municipality} (tag ThreeTier:Role=internet-relay)`])];
+    out.push(missing.length ? { ...base, id, title, missing } : { ...base, id, title, path: { source: mx!.id, destination: relay!.id, port: 25, protocol: 'tcp' } });
   } else if (c.to === 'lgwan-network') {
     for (const [i, dest] of (c.destinations ?? []).entries()) {
       const address = dest.replace(/\/32$/, '');

@@ -75,6 +75,10 @@ export function fakeAccount(cfg: ThreeTierConfig, o: FakeAccountOptions = {}) {
       if (cfg.probes && !o.skipProbes?.includes(`${m.code}/${zone}`)) {
         instances.push({ InstanceId: `i-probe-${m.code}-${zone}`, VpcId: id, PrivateIpAddress: m.cidrs[zone].replace(/\.0\/\d+$/, '.10'), Tags: tags({ ...base, 'ThreeTier:Zone': zone, 'ThreeTier:Municipality': m.code, 'ThreeTier:Role': 'probe' }) });
       }
+      // The internet relay of a municipality with mail (X3: the MX host connects to it).
+      if (zone === 'internet' && m.mail && !o.skipProbes?.includes(`${m.code}/internet-relay`)) {
+        instances.push({ InstanceId: `i-relay-${m.code}`, VpcId: id, PrivateIpAddress: m.cidrs[zone].replace(/\.0\/\d+$/, '.20'), Tags: tags({ ...base, 'ThreeTier:Zone': zone, 'ThreeTier:Municipality': m.code, 'ThreeTier:Role': 'internet-relay' }) });
+      }
       if (zone !== 'internet') {
         for (const svc of INTERFACE_ENDPOINT_SERVICES) endpoints.push({ VpcEndpointId: `vpce-${m.code}-${zone}-${svc}`, VpcId: id, ServiceName: `com.amazonaws.${cfg.region}.${svc}`, VpcEndpointType: 'Interface' });
       }
