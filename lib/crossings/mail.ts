@@ -11,7 +11,7 @@ import { SUBNET_GROUPS } from '../network/zone-vpc';
 import type { ZoneStack } from '../network/zone-stack';
 import { crossingBucket, denyUnlessEndpoints } from './crossing-bucket';
 import { bundledService, installServiceCommands, s3PrefixListPeer, systemdServiceCommands } from './bundle';
-import { sanitizerBucketName } from './sanitizer';
+import { inboundEventQueue, sanitizerBucketName } from './sanitizer';
 
 /**
  * The mail crossings of one municipality (DESIGN section 3, X3 and X4),
@@ -162,6 +162,21 @@ function stateBucket(scope: Construct, id: string, cfg: ThreeTierConfig, name: s
   return b;
 }
 
+/** A bucket mail waits in on a crossing until its consumer took it (mail-text: X3, mail-out: X4). */
+function mailCrossingBucket(scope: Construct, id: string, cfg: ThreeTierConfig, code: string, what: 'mail-text' | 'mail-out', role: string, crossing: string, until: string): s3.Bucket {
+  const consumer = what === 'mail-text' ? 'The LGWAN ingester' : 'The internet relay';
+  return crossingBucket(scope, id, {
+    config: cfg,
+    bucketName: mailBucketName(cfg.name, code, what, cfg.account ?? Aws.ACCOUNT_ID, cfg.region),
+    logsPrefix: `buckets/${code}-${what}/`,
+    role,
+    crossing,
+    lifecycleRules: [{ id: 'retention', expiration: Duration.days(cfg.mail.retryDays + 30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    noObjectLockReason: `Mail waits here only until ${until}; Object Lock would block the deletion.`,
+    noEventsReason: `${consumer} lists mail/ (several hosts share it through leases); nothing reacts to single objects.`,
+  });
+}
+
 // ─── transfer: the mail sanitizer ────────────────────────────────────────────
 
 export interface MailSanitizerProps {
@@ -187,16 +202,7 @@ export class MailSanitizer extends Construct {
     this.role = ssmHostRole(this, 'Role', `Mail sanitizer hosts of ${code}: SSM, inbound mail, mail-text and quarantine buckets, audit records`);
 
     // The text-ized mail: written only by this role through transfer; read and consumed (deleted) only through lgwan.
-    this.text = crossingBucket(this, 'Text', {
-      config: cfg,
-      bucketName: mailBucketName(cfg.name, code, 'mail-text', account, cfg.region),
-      logsPrefix: `buckets/${code}-mail-text/`,
-      role: 'sanitized',
-      crossing: 'X3',
-      lifecycleRules: [{ id: 'retention', expiration: Duration.days(cfg.mail.retryDays + 30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      noObjectLockReason: 'Text-ized mail waits here only until the LGWAN ingester delivered it (then it is deleted); the original stays in quarantine and the audit record in the log archive, which has Object Lock.',
-      noEventsReason: 'The LGWAN ingester lists mail/ (several hosts share it through leases); nothing reacts to single objects.',
-    });
+    this.text = mailCrossingBucket(this, 'Text', cfg, code, 'mail-text', 'sanitized', 'X3', 'the LGWAN ingester delivered it (then it is deleted); the original stays in quarantine and the audit record in the log archive, which has Object Lock');
     denyUnlessEndpoints(this.text, 'OnlyThroughTransferAndLgwan', ['s3:*'], [transferS3, lgwanS3]);
     denyUnlessEndpoints(this.text, 'WritesOnlyFromTransfer', WRITES, [transferS3]);
     denyUnlessEndpoints(this.text, 'ReadsOnlyFromLgwan', ['s3:GetObject', 's3:GetObjectVersion'], [lgwanS3]);
@@ -205,33 +211,7 @@ export class MailSanitizer extends Construct {
       new iam.PolicyStatement({ sid: 'WritesOnlyByMailSanitizer', effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: WRITES, resources: [this.text.arnForObjects('*')], conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.role.roleArn } } }),
     );
 
-    const queueName = `${cfg.name}-${code}-mail-sanitizer`;
-    const queueArn = `arn:${Aws.PARTITION}:sqs:${cfg.region}:${account}:${queueName}`;
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      queueName: `${queueName}-dead-letters`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [sqs.Queue.fromQueueArn(this, 'Source', queueArn)] },
-    });
-    acknowledge(this.deadLetters.node.defaultChild!, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the mail sanitizer queue.');
-    this.queue = new sqs.Queue(this, 'Queue', {
-      queueName,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.minutes(2),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: 8 },
-    });
-    this.queue.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'InboundMailEvents',
-        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': `arn:${Aws.PARTITION}:s3:::${sanitizerBucketName(cfg.name, code, 'inbound', account, cfg.region)}` }, StringEquals: { 'aws:SourceAccount': account } },
-      }),
-    );
+    ({ queue: this.queue, deadLetters: this.deadLetters } = inboundEventQueue(this, { config: cfg, code, name: 'mail-sanitizer', visibility: Duration.minutes(2), maxReceiveCount: 8, sid: 'InboundMailEvents' }));
 
     const archive = logArchiveBucketName(cfg.name, account, cfg.region);
     const bundle = mailBundle(this);
@@ -352,16 +332,7 @@ export class MailOutbound extends Construct {
     const code = props.municipality.code;
     const lgwanS3 = props.lgwan.zoneVpc.s3Endpoint.vpcEndpointId;
     const internetS3 = props.internet.zoneVpc.s3Endpoint.vpcEndpointId;
-    this.bucket = crossingBucket(this, 'Bucket', {
-      config: cfg,
-      bucketName: mailBucketName(cfg.name, code, 'mail-out', cfg.account ?? Aws.ACCOUNT_ID, cfg.region),
-      logsPrefix: `buckets/${code}-mail-out/`,
-      role: 'outbound',
-      crossing: 'X4',
-      lifecycleRules: [{ id: 'retention', expiration: Duration.days(cfg.mail.retryDays + 30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      noObjectLockReason: 'Outbound mail waits here only until the internet relay sent it (then it is deleted); Object Lock would block that.',
-      noEventsReason: 'The internet relay lists mail/ (several hosts share it through leases); nothing reacts to single objects.',
-    });
+    this.bucket = mailCrossingBucket(this, 'Bucket', cfg, code, 'mail-out', 'outbound', 'X4', 'the internet relay sent it (then it is deleted)');
     denyUnlessEndpoints(this.bucket, 'OnlyThroughLgwanAndInternet', ['s3:*'], [lgwanS3, internetS3]);
     denyUnlessEndpoints(this.bucket, 'WritesOnlyFromLgwan', WRITES, [lgwanS3]);
     denyUnlessEndpoints(this.bucket, 'ReadsOnlyFromInternet', ['s3:GetObject', 's3:GetObjectVersion'], [internetS3]);

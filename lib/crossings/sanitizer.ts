@@ -50,6 +50,46 @@ export function sanitizerBucketName(config: string, code: string, what: 'inbound
   return `${config}-${code}-${what}-${account}-${region}`;
 }
 
+/**
+ * A queue of the inbound bucket's object-created events, with its dead-letter
+ * queue (construct ids `Queue` and `DeadLetters` under scope). Names are
+ * fixed so the bucket and the queue name each other by ARN without a
+ * reference cycle.
+ */
+export function inboundEventQueue(scope: Construct, o: { config: ThreeTierConfig; code: string; name: string; visibility: Duration; maxReceiveCount: number; sid: string }): { queue: sqs.Queue; deadLetters: sqs.Queue } {
+  const cfg = o.config;
+  const account = cfg.account ?? Aws.ACCOUNT_ID;
+  const queueName = `${cfg.name}-${o.code}-${o.name}`;
+  const queueArn = `arn:${Aws.PARTITION}:sqs:${cfg.region}:${account}:${queueName}`;
+  const deadLetters = new sqs.Queue(scope, 'DeadLetters', {
+    queueName: `${queueName}-dead-letters`,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [sqs.Queue.fromQueueArn(scope, 'Source', queueArn)] },
+  });
+  acknowledge(deadLetters.node.defaultChild!, 'AwsSolutions-SQS3', `This is the dead-letter queue of the ${o.name} queue.`);
+  const queue = new sqs.Queue(scope, 'Queue', {
+    queueName,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    visibilityTimeout: o.visibility,
+    retentionPeriod: Duration.days(4),
+    deadLetterQueue: { queue: deadLetters, maxReceiveCount: o.maxReceiveCount },
+  });
+  queue.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: o.sid,
+      principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+      actions: ['sqs:SendMessage'],
+      resources: [queue.queueArn],
+      // The bucket by its (fixed) name: a reference would make the bucket and this policy depend on each other.
+      conditions: { ArnEquals: { 'aws:SourceArn': `arn:${Aws.PARTITION}:s3:::${sanitizerBucketName(cfg.name, o.code, 'inbound', account, cfg.region)}` }, StringEquals: { 'aws:SourceAccount': account } },
+    }),
+  );
+  return { queue, deadLetters };
+}
+
 export class Sanitizer extends Construct {
   readonly inbound: s3.Bucket;
   readonly sanitized: s3.Bucket;
@@ -109,36 +149,8 @@ export class Sanitizer extends Construct {
       );
     }
 
-    // The queue of object-created events, and its dead letters.
-    // Names are fixed so each side can name the other by ARN without a reference cycle.
-    const queueName = `${cfg.name}-${code}-sanitizer`;
-    const queueArn = `arn:${Aws.PARTITION}:sqs:${cfg.region}:${account}:${queueName}`;
-    this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
-      queueName: `${queueName}-dead-letters`,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.BY_QUEUE, sourceQueues: [sqs.Queue.fromQueueArn(this, 'Source', queueArn)] },
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      queueName,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.minutes(5),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: 5 },
-    });
-    acknowledge(this.deadLetters.node.defaultChild!, 'AwsSolutions-SQS3', 'This is the dead-letter queue of the sanitizer queue.');
-    this.queue.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'InboundBucketEvents',
-        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
-        actions: ['sqs:SendMessage'],
-        resources: [this.queue.queueArn],
-        // The bucket by its (fixed) name: a reference would make the bucket and this policy depend on each other.
-        conditions: { ArnEquals: { 'aws:SourceArn': `arn:${Aws.PARTITION}:s3:::${sanitizerBucketName(cfg.name, code, 'inbound', account, cfg.region)}` }, StringEquals: { 'aws:SourceAccount': account } },
-      }),
-    );
+    // The queue of object-created events (files under users/), and its dead letters.
+    ({ queue: this.queue, deadLetters: this.deadLetters } = inboundEventQueue(this, { config: cfg, code, name: 'sanitizer', visibility: Duration.minutes(5), maxReceiveCount: 5, sid: 'InboundBucketEvents' }));
     // Notifications as a bucket property (no custom resource, no Lambda in the isolated zone).
     const inboundCfn = this.inbound.node.defaultChild as s3.CfnBucket;
     // Files under users/ go to the file sanitizer; mail under mail/ (X3) to the mail sanitizer.

@@ -100,6 +100,11 @@ async function running(receiver: DurableReceiver, port: number, host: string, ou
   };
 }
 
+/** Outbox settings every role takes from its options. */
+function outboxSettings(o: CommonOptions) {
+  return { hostname: o.hostname, retry: o.retry, pollMs: o.pollMs, concurrency: o.concurrency, opportunisticTls: true, log: o.log, onDelivered: o.onDelivered, leaseMs: o.leaseMs };
+}
+
 function refuseUnless(domains: readonly string[], what: string) {
   return (address: string) => {
     const d = domainOf(address);
@@ -131,7 +136,6 @@ export function startGateway(o: GatewayOptions, port: number, host = '127.0.0.1'
   });
   const outbox = new Outbox({
     role: 'gateway',
-    hostname: o.hostname,
     source: o.spool,
     prefix: 'spool/',
     ledger: o.spool,
@@ -147,13 +151,7 @@ export function startGateway(o: GatewayOptions, port: number, host = '127.0.0.1'
       return [...[...municipal].map(([d, recipients]) => ({ recipients, targets: o.routes[d] })), ...(await groupByDomain(other, o.internet))];
     },
     bounce: async (dsn) => void (await storeMail(o.spool, dsn.meta, dsn.raw, 'spool/')),
-    retry: o.retry,
-    pollMs: o.pollMs,
-    concurrency: o.concurrency,
-    opportunisticTls: true,
-    log: o.log,
-    onDelivered: o.onDelivered,
-    leaseMs: o.leaseMs,
+    ...outboxSettings(o),
   });
   return running(receiver, port, host, [outbox]);
 }
@@ -185,20 +183,13 @@ export function startInternetRelay(o: InternetRelayOptions, port: number, host =
   });
   const outbox = new Outbox({
     role: 'internet-relay',
-    hostname: o.hostname,
     source: o.outbound,
     prefix: MAIL_PREFIX,
     ledger: o.state,
     route: (_mail, pending) => groupByDomain(pending, o.internet),
     // Staff's undeliverable mail comes back to them through the sanitizer, like any mail from the internet.
     bounce: async (dsn) => void (await storeMail(o.inbound, dsn.meta, dsn.raw)),
-    retry: o.retry,
-    pollMs: o.pollMs,
-    concurrency: o.concurrency,
-    opportunisticTls: true,
-    log: o.log,
-    onDelivered: o.onDelivered,
-    leaseMs: o.leaseMs,
+    ...outboxSettings(o),
   });
   return running(receiver, port, host, [outbox]);
 }
@@ -298,7 +289,7 @@ export function startIngester(o: IngesterOptions, port: number, host = '127.0.0.
     },
     log: o.log,
   });
-  const common = { hostname: o.hostname, ledger: o.state, retry: o.retry, pollMs: o.pollMs, concurrency: o.concurrency, opportunisticTls: true, log: o.log, onDelivered: o.onDelivered, leaseMs: o.leaseMs };
+  const common = { ...outboxSettings(o), ledger: o.state };
   const toStaff = new Outbox({
     ...common,
     role: 'lgwan-ingester',
