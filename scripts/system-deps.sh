@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The tests open every sanitized document in LibreOffice, check every
 # sanitized PDF with qpdf and drive the pickup page in headless Chromium
-# (file sanitization, crossing X2). This installs them
+# (file sanitization, crossing X2), and make a self-signed certificate with
+# openssl for STARTTLS in the mail tests (crossings X3, X4). This installs them
 # from the Debian repositories when they are missing and we may (root), and
 # otherwise says exactly what to install. Runs before `npm test`.
 set -euo pipefail
 missing=()
 command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
