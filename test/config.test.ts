@@ -135,6 +135,12 @@ const INVALID: [string, (c: any) => void, RegExp][] = [
   ['municipality in another region than the hub', (c) => { c.municipalities[0].region = 'ap-northeast-3'; c.municipalities[0].availabilityZones = ['ap-northeast-3a', 'ap-northeast-3b']; }, /^municipalities\[0\]\.region: is "ap-northeast-3" but the security cloud's Transit Gateway is in "ap-northeast-1"/],
   ['attachment id for a same-account municipality', (c) => (c.municipalities[0].transitGatewayAttachmentId = 'tgw-attach-0123456789abcdef0'), /transitGatewayAttachmentId: is only for municipalities in another account/],
   ['missing zone CIDR', (c) => delete c.municipalities[0].cidrs.transfer, /^municipalities\[0\]\.cidrs\.transfer: is missing; add it/],
+  ['mail: LGWAN mail server outside the lgwan zone', (c) => (c.municipalities[0].mail.lgwanMailServer = '10.1.32.25'), /^municipalities\[0\]\.mail\.lgwanMailServer: "10\.1\.32\.25" is not inside the lgwan zone "10\.1\.16\.0\/20"; give the address of the LGWAN mail server in that zone/],
+  ['mail: no internet domain', (c) => (c.municipalities[0].mail.domains = []), /^municipalities\[0\]\.mail\.domains: must list at least one internet mail domain the MX accepts/],
+  ['mail: without an LGWAN mail peer', (c) => delete c.municipalities[0].specificCommunications.mailPeer, /^municipalities\[0\]\.mail: needs specificCommunications\.mailPeer \(the LGWAN mail peer\)/],
+  ['mail: a domain of two municipalities', (c) => c.municipalities.push({ code: '011002', name: '札幌市', cidrs: municipalityBlock(41), lgwanMailDomains: ['city.sapporo.lg.jp'], mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.10.144.25' }, specificCommunications: { ...c.municipalities[0].specificCommunications } }), /^municipalities\[1\]\.mail\.domains\[0\]: "city\.chiyoda\.example\.jp" is already an internet mail domain of municipalities\[0\]/],
+  ['mail: message limit too small', (c) => (c.mail = { maxMessageBytes: 1000 }), /^mail\.maxMessageBytes: must be at least 1048576 \(1 MiB\)/],
+  ['mail: retry for a month', (c) => (c.mail = { retryDays: 30 }), /^mail\.retryDays: must be at most 14 days/],
 ];
 
 describe('invalid configs name the field and the fix', () => {
