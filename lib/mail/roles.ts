@@ -220,7 +220,12 @@ export interface MailSanitizerStores {
 export async function sanitizeMailJob(job: Pick<Job, 'key'> & Partial<Pick<Job, 'deliveries'>>, s: MailSanitizerStores): Promise<{ verdict: string; reason?: string; durationMs: number }> {
   const t0 = Date.now();
   const day = new Date().toISOString().slice(0, 10);
-  const buf = await s.inbound.get(job.key);
+  let buf = await s.inbound.get(job.key);
+  // An announcement can overtake its object by a moment (the local store announces before the rename): look again shortly.
+  for (let i = 0; !buf && i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    buf = await s.inbound.get(job.key);
+  }
   if (!buf && (job.deliveries ?? 1) < 3) {
     // Announced but not (yet) there: let the queue hand it out again before calling it missing.
     throw new Error(`${job.key} is not in the inbound bucket yet (delivery ${job.deliveries ?? 1})`);
