@@ -6,7 +6,7 @@ import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey,
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { S3BlobStore } from '../lib/mail/store';
 import { decodeStored } from '../lib/mail/envelope';
-import { smarthost, startInternetRelay } from '../lib/mail/roles';
+import { mxRoute, smarthost, startInternetRelay } from '../lib/mail/roles';
 import { ConfigError, startService } from '../lib/mail/service';
 import { buildMail } from '../lib/mail/samples';
 import { FsBlobStore } from '../lib/mail/store';
@@ -80,6 +80,25 @@ describe('storage: the S3 implementation (aws-sdk-client-mock)', () => {
       await relay.close();
       s3.restore();
     }
+  });
+});
+
+describe('internet delivery: MX lookup (RFC 5321 section 5.1)', () => {
+  const dnsError = (code: string) => Object.assign(new Error(`queryMx ${code}`), { code });
+  test('MX hosts by preference; no MX record → the domain itself; no such domain or a null MX → no target (bounce); a DNS failure → retry later', async () => {
+    const answers: Record<string, () => Promise<{ exchange: string; priority: number }[]>> = {
+      'example.jp': async () => [{ exchange: 'mx2.example.jp', priority: 20 }, { exchange: 'mx1.example.jp', priority: 10 }],
+      'nomx.example': async () => Promise.reject(dnsError('ENODATA')),
+      'nxdomain.example': async () => Promise.reject(dnsError('ENOTFOUND')),
+      'nullmx.example': async () => [{ exchange: '', priority: 0 }],
+      'broken.example': async () => Promise.reject(dnsError('ESERVFAIL')),
+    };
+    const route = mxRoute(25, (d) => answers[d]());
+    assert.deepEqual(await route('example.jp'), [{ host: 'mx1.example.jp', port: 25 }, { host: 'mx2.example.jp', port: 25 }]);
+    assert.deepEqual(await route('nomx.example'), [{ host: 'nomx.example', port: 25 }]);
+    assert.deepEqual(await route('nxdomain.example'), []);
+    assert.deepEqual(await route('nullmx.example'), []);
+    await assert.rejects(route('broken.example'), /MX lookup of broken\.example failed: ESERVFAIL/);
   });
 });
 

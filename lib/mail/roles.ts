@@ -56,10 +56,10 @@ export function smarthost(t: Target): InternetRoute {
 }
 
 /** MX lookup (RFC 5321 section 5.1): MX hosts by preference, else the domain itself; no such domain → no target (bounce). */
-export function mxRoute(port = 25): InternetRoute {
+export function mxRoute(port = 25, resolveMx: (domain: string) => Promise<{ exchange: string; priority: number }[]> = (d) => dns.resolveMx(d)): InternetRoute {
   return async (domain: string) => {
     try {
-      const mx = await dns.resolveMx(domain);
+      const mx = await resolveMx(domain);
       if (mx.length === 1 && mx[0].exchange === '') return []; // null MX (RFC 7505)
       if (mx.length) return mx.sort((a, b) => a.priority - b.priority).map((m) => ({ host: m.exchange, port }));
     } catch (e) {
