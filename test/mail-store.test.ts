@@ -109,7 +109,10 @@ describe('mail service settings', () => {
     [{ MAIL_ROLE: 'gateway', MAIL_FS_ROOT: '/tmp/x', MAIL_ROUTES: '{bad' }, /MAIL_ROUTES is not JSON/],
     [{ MAIL_ROLE: 'gateway', MAIL_FS_ROOT: '/tmp/x', MAIL_ROUTES: '{"city.example.jp":"10.0.0.1:99999"}' }, /MAIL_ROUTES\["city.example.jp"\]: port 99999/],
     [{ MAIL_ROLE: 'internet-relay', MAIL_FS_ROOT: '/tmp/x', MAIL_PORT: '0' }, /MAIL_DOMAINS is not set/],
-    [{ MAIL_ROLE: 'lgwan-ingester', MAIL_FS_ROOT: '/tmp/x', MAIL_MAX_BYTES: 'lots' }, /MAIL_MAX_BYTES is "lots": give a whole number of bytes/],
+    [{ MAIL_ROLE: 'lgwan-ingester', MAIL_FS_ROOT: '/tmp/x', MAIL_MAX_BYTES: 'lots' }, /MAIL_MAX_BYTES is "lots": give a whole number \(bytes\) from 1024 to 104857600/],
+    [{ MAIL_ROLE: 'lgwan-ingester', MAIL_FS_ROOT: '/tmp/x', MAIL_CONCURRENCY: '0' }, /MAIL_CONCURRENCY is "0": give a whole number \(parallel deliveries\) from 1 to 1000/],
+    [{ MAIL_ROLE: 'internet-relay', MAIL_FS_ROOT: '/tmp/x', MAIL_POLL_MS: 'soon' }, /MAIL_POLL_MS is "soon": give a whole number \(milliseconds\)/],
+    [{ MAIL_ROLE: 'gateway', MAIL_FS_ROOT: '/tmp/x', MAIL_PORT: '70000' }, /MAIL_PORT is "70000": give a whole number \(the TCP port; 0 picks a free one\) from 0 to 65535/],
   ];
   for (const [env, msg] of bad) {
     test(`refused with the variable named: ${msg.source.slice(0, 40)}`, async () => {

@@ -51,6 +51,15 @@ function list(env: Env, name: string, what: string): string[] {
   return v;
 }
 
+/** A whole number from the environment, within bounds; the default when unset. */
+function int(env: Env, name: string, fallback: number, min: number, max: number, unit: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} is "${raw}": give a whole number (${unit}) from ${min} to ${max}`);
+  return n;
+}
+
 export interface ServiceHandle {
   readonly role: Role;
   readonly port?: number;
@@ -71,17 +80,18 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
     return new FsBlobStore(path.join(fsRoot, b), notify ? (k) => void notify(k) : undefined);
   };
   const hostname = env.MAIL_HOSTNAME ?? `${role}.three-tier.invalid`;
-  const maxBytes = Number(env.MAIL_MAX_BYTES ?? 25 * 1024 * 1024);
-  if (!Number.isInteger(maxBytes) || maxBytes < 1024) throw new ConfigError(`MAIL_MAX_BYTES is "${env.MAIL_MAX_BYTES}": give a whole number of bytes, at least 1024`);
-  const port = Number(env.MAIL_PORT ?? 25);
+  const maxBytes = int(env, 'MAIL_MAX_BYTES', 25 * 1024 * 1024, 1024, 100 * 1024 * 1024, 'bytes');
+  const port = int(env, 'MAIL_PORT', 25, 0, 65535, 'the TCP port; 0 picks a free one');
   const listen = env.MAIL_LISTEN ?? '0.0.0.0';
   const tls = env.MAIL_TLS_KEY && env.MAIL_TLS_CERT ? { key: fs.readFileSync(env.MAIL_TLS_KEY), cert: fs.readFileSync(env.MAIL_TLS_CERT) } : undefined;
+  const day = 86_400_000;
   const retry: RetryPolicy = {
-    baseMs: Number(env.MAIL_RETRY_BASE_MS ?? DEFAULT_RETRY.baseMs),
-    maxMs: Number(env.MAIL_RETRY_MAX_MS ?? DEFAULT_RETRY.maxMs),
-    maxAgeMs: Number(env.MAIL_RETRY_MAX_AGE_MS ?? DEFAULT_RETRY.maxAgeMs),
+    baseMs: int(env, 'MAIL_RETRY_BASE_MS', DEFAULT_RETRY.baseMs, 1, day, 'milliseconds'),
+    maxMs: int(env, 'MAIL_RETRY_MAX_MS', DEFAULT_RETRY.maxMs, 1, day, 'milliseconds'),
+    maxAgeMs: int(env, 'MAIL_RETRY_MAX_AGE_MS', DEFAULT_RETRY.maxAgeMs, 1, 30 * day, 'milliseconds'),
   };
-  const common = { hostname, maxBytes, tls, retry, pollMs: Number(env.MAIL_POLL_MS ?? 1000), concurrency: Number(env.MAIL_CONCURRENCY ?? 16), leaseMs: env.MAIL_LEASE_MS ? Number(env.MAIL_LEASE_MS) : undefined, log };
+  const pollMs = int(env, 'MAIL_POLL_MS', 1000, 10, 600_000, 'milliseconds');
+  const common = { hostname, maxBytes, tls, retry, pollMs, concurrency: int(env, 'MAIL_CONCURRENCY', 16, 1, 1000, 'parallel deliveries'), leaseMs: int(env, 'MAIL_LEASE_MS', 10 * 60_000, 1000, day, 'milliseconds'), log };
   const internet: InternetRoute = env.MAIL_INTERNET_SMARTHOST ? smarthost(parseTargets(env.MAIL_INTERNET_SMARTHOST, 'MAIL_INTERNET_SMARTHOST')[0]) : mxRoute();
 
   let r: Running;
@@ -140,7 +150,7 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
       };
       const queue: JobQueue = fsRoot ? new FsQueue(queueDir!, 5) : new SqsQueue(new SQSClient({}), need(env, 'MAIL_QUEUE_URL', 'the queue of inbound mail events'));
       let stopped = false;
-      const loop = runWorker({ queue, handle: (job) => sanitizeMailJob(job, stores), log, stopped: () => stopped, idleSleepMs: Number(env.MAIL_POLL_MS ?? 1000), batch: 10, visibilitySeconds: 120 });
+      const loop = runWorker({ queue, handle: (job) => sanitizeMailJob(job, stores), log, stopped: () => stopped, idleSleepMs: pollMs, batch: 10, visibilitySeconds: 120 });
       log(`mail-sanitizer: waiting for mail on ${fsRoot ? queueDir : env.MAIL_QUEUE_URL}`);
       return {
         role,
