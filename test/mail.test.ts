@@ -213,7 +213,10 @@ describe('mail path end to end over SMTP on 127.0.0.1', () => {
     const id = String(m.headers.get('x-three-tier-mail-id'));
     const q = await p.stores.quarantine.list(`mail/${id}`);
     assert.equal(q.length, 1);
-    assert.ok(decodeStored((await p.stores.quarantine.get(q[0]))!).raw.includes(raw), 'the quarantined original holds the message as sent');
+    const original = decodeStored((await p.stores.quarantine.get(q[0]))!).raw;
+    assert.ok(original.includes(raw), 'the quarantined original holds the message as sent');
+    // The MX's trace header says the session was encrypted (STARTTLS).
+    assert.match(original.toString('latin1'), /by mx\.security-cloud\.local \(three-tier gateway\) with ESMTPS id/);
     const audit = JSON.parse((await p.stores.audit.get((await p.stores.audit.list('mail-audit/')).find((k) => k.endsWith(`${id}.json`))!))!.toString());
     assert.equal(audit.attachments.length, 3);
     assert.equal(audit.originalSha256.length, 64);

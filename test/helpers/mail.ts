@@ -15,14 +15,12 @@ export function tmpdir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Sends one raw message over SMTP; rejects with nodemailer's error (responseCode set when the server answered). */
-export async function send(port: number, from: string, to: string[], raw: Buffer, opts: { requireTLS?: boolean } = {}): Promise<{ response: string; secure: boolean }> {
+/** Sends one raw message over SMTP (requireTLS: fail unless STARTTLS succeeds); rejects with nodemailer's error (responseCode set when the server answered). */
+export async function send(port: number, from: string, to: string[], raw: Buffer, opts: { requireTLS?: boolean } = {}): Promise<{ response: string }> {
   const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: !opts.requireTLS, requireTLS: opts.requireTLS, tls: { rejectUnauthorized: false }, connectionTimeout: 5000 });
   try {
-    let secure = false;
     const info = await t.sendMail({ envelope: { from, to }, raw });
-    secure = Boolean(opts.requireTLS);
-    return { response: info.response, secure };
+    return { response: info.response };
   } finally {
     t.close();
   }
