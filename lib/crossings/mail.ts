@@ -75,7 +75,7 @@ function fixedSmtpNlb(scope: Construct, vpc: ec2.IVpc, sg: ec2.SecurityGroup, ad
 const MAIL_UNIT = 'three-tier-mail';
 
 /** Host commands: the bundle, a self-signed certificate for STARTTLS (replace with the municipality's), the environment and the unit. */
-function mailHostCommands(bundle: assets.Asset, region: string, role: string, env: string[], listens: boolean): string[] {
+export function mailHostCommands(bundle: assets.Asset, region: string, role: string, env: string[], listens: boolean): string[] {
   return [
     ...installServiceCommands(bundle, MAIL_UNIT, region, listens ? ['openssl'] : []),
     ...(listens
@@ -129,10 +129,15 @@ function roleGroup(scope: Construct, p: RoleGroupProps): asg.AutoScalingGroup {
 }
 
 /** Acknowledges the object wildcards of a role's policy: keys are message ids, unknown in advance. */
-function acknowledgeObjects(role: iam.Role, stack: Stack, resources: { arn: string; why: string }[]): void {
+function acknowledgeObjects(role: iam.Role, resources: { arn: string; why: string }[]): void {
   const policy = role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!;
   for (const r of resources) acknowledge(policy, `AwsSolutions-IAM5[Resource::${r.arn}]`, r.why);
-  void stack;
+}
+
+/** The bucket keys, used only through S3 in this region; acknowledged with the role's other wildcards. */
+function bucketKeys(role: iam.Role, cfg: ThreeTierConfig, account: string): { arn: string; why: string } {
+  role.addToPolicy(new iam.PolicyStatement({ sid: 'BucketKeys', actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${account}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
+  return { arn: `arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*`, why: 'The bucket keys, used only through S3 in this region (kms:ViaService).' };
 }
 
 function bucketArnToken(stack: Stack, b: s3.Bucket, suffix: string): string {
@@ -220,15 +225,15 @@ export class MailSanitizer extends Construct {
     this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadInboundMail', actions: ['s3:GetObject'], resources: [`${inboundArn}/mail/*`] }));
     this.role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteTextAndOriginals', actions: ['s3:PutObject'], resources: [this.text.arnForObjects('mail/*'), `${quarantineArn}/mail/*`] }));
     this.role.addToPolicy(new iam.PolicyStatement({ sid: 'AuditRecords', actions: ['s3:PutObject'], resources: [`arn:${Aws.PARTITION}:s3:::${archive}/mail-audit/${code}/*`] }));
-    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'BucketKeys', actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${account}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
+    const keys = bucketKeys(this.role, cfg, account);
     bundleRead(this.role, bundle);
     this.queue.grantConsumeMessages(this.role);
-    acknowledgeObjects(this.role, transfer, [
+    acknowledgeObjects(this.role, [
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${code}-inbound-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Incoming mail of this municipality (read): one object per message, keyed by message id.' },
       { arn: bucketArnToken(transfer, this.text, 'mail/*'), why: 'Text-ized mail of this municipality (write): keyed by message id.' },
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${code}-quarantine-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Originals of this municipality\'s mail (write), keyed by message id.' },
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-log-archive-<AWS::AccountId>-${cfg.region}/mail-audit/${code}/*`, why: 'Audit records of this municipality\'s mail only, under its own prefix of the log archive.' },
-      { arn: `arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*`, why: 'The bucket keys, used only through S3 in this region (kms:ViaService).' },
+      keys,
     ]);
 
     const sg = new ec2.SecurityGroup(this, 'HostsSg', { vpc: transfer.zoneVpc.vpc, description: 'Mail sanitizer hosts: no inbound; HTTPS to the transfer zone endpoints and S3 only', allowAllOutbound: false });
@@ -276,13 +281,13 @@ export class InternetMailRelay extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'ListOutbound', actions: ['s3:ListBucket'], resources: [outboundArn], conditions: { StringLike: { 's3:prefix': ['mail/*'] } } }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'TakeOutbound', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [`${outboundArn}/mail/*`] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'Ledger', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], resources: [this.state.bucketArn, this.state.arnForObjects('*')] }));
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'BucketKeys', actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${account}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
+    const keys = bucketKeys(role, cfg, account);
     bundleRead(role, bundle);
-    acknowledgeObjects(role, internet, [
+    acknowledgeObjects(role, [
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-inbound-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Incoming mail of this municipality (write), one object per message keyed by message id.' },
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-mail-out-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Outbound mail of this municipality (read, delete once sent), keyed by message id.' },
       { arn: bucketArnToken(internet, this.state, '*'), why: 'The relay\'s own ledger bucket (delivered recipients, leases, dead letters).' },
-      { arn: `arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*`, why: 'The bucket keys, used only through S3 in this region (kms:ViaService).' },
+      keys,
     ]);
 
     // SMTP in only from the security cloud (the MX gateway hosts, through the Transit Gateway and the firewall).
@@ -372,13 +377,13 @@ export class LgwanMailIngester extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'TakeText', actions: ['s3:GetObject', 's3:DeleteObject'], resources: [`${textArn}/mail/*`] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'WriteOutbound', actions: ['s3:PutObject'], resources: [`${outboundArn}/mail/*`] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'SpoolAndLedger', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], resources: [this.state.bucketArn, this.state.arnForObjects('*')] }));
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'BucketKeys', actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${account}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
+    const keys = bucketKeys(role, cfg, account);
     bundleRead(role, bundle);
-    acknowledgeObjects(role, lgwan, [
+    acknowledgeObjects(role, [
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-mail-text-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Text-ized mail of this municipality (read, delete once delivered), keyed by message id.' },
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-mail-out-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Outbound mail of this municipality (write), keyed by message id.' },
       { arn: bucketArnToken(lgwan, this.state, '*'), why: 'The ingester\'s own spool and ledger bucket.' },
-      { arn: `arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*`, why: 'The bucket keys, used only through S3 in this region (kms:ViaService).' },
+      keys,
     ]);
 
     const peer = m.specificCommunications!.mailPeer!;
@@ -410,4 +415,3 @@ export class LgwanMailIngester extends Construct {
   }
 }
 
-export { mailHostCommands };

@@ -75,9 +75,12 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
   const bucket = (name: string, what: string): BlobStore => {
     const b = need(env, name, what);
     if (!fsRoot) return new S3BlobStore(s3!, b);
+    if (name !== 'MAIL_INBOUND_BUCKET' || role !== 'internet-relay') return new FsBlobStore(path.join(fsRoot, b));
     // Locally, new mail in the inbound bucket is announced on the queue, as S3 does in AWS.
-    const notify = name === 'MAIL_INBOUND_BUCKET' && role === 'internet-relay' ? (key: string) => key.startsWith(MAIL_PREFIX) && new FsQueue(queueDir!).send(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: b }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/') } } }] })) : undefined;
-    return new FsBlobStore(path.join(fsRoot, b), notify ? (k) => void notify(k) : undefined);
+    const queue = new FsQueue(queueDir!);
+    return new FsBlobStore(path.join(fsRoot, b), (key) => {
+      if (key.startsWith(MAIL_PREFIX)) queue.send(JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: b }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/') } } }] }));
+    });
   };
   const hostname = env.MAIL_HOSTNAME ?? `${role}.three-tier.invalid`;
   const maxBytes = int(env, 'MAIL_MAX_BYTES', 25 * 1024 * 1024, 1024, 100 * 1024 * 1024, 'bytes');
