@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -141,7 +141,7 @@ describe('mail path end to end over SMTP on 127.0.0.1', () => {
   const logs: string[] = [];
   let flaky = 0;
 
-  before(async () => {
+  beforeAll(async () => {
     tls = selfSigned();
     p = await startLocalPath({
       dir: tmpdir('mail-e2e-'),
@@ -156,7 +156,7 @@ describe('mail path end to end over SMTP on 127.0.0.1', () => {
       },
     });
   });
-  after(async () => {
+  afterAll(async () => {
     await p.close();
   });
 

@@ -1,4 +1,4 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, beforeAll, afterAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,7 +26,7 @@ describe('pickup page (lgwan) in headless Chromium', () => {
   let browser: Browser;
   let front: http.Server;
 
-  before(async () => {
+  beforeAll(async () => {
     const queue = new FsQueue(path.join(root, 'queue'), 30);
     const files: Record<string, Buffer> = {
       'users/tanaka/申請書.docm': fx.corpusFile('oletools/test-data/oleform/oleform-PR314.docm'),
@@ -58,7 +58,7 @@ describe('pickup page (lgwan) in headless Chromium', () => {
     assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (npm test installs Debian's chromium; set CHROMIUM_PATH otherwise)`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   });
-  after(async () => {
+  afterAll(async () => {
     await browser?.close();
     server.close();
     front?.close();

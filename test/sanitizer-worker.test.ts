@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { afterEach, describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +16,12 @@ import * as fx from './helpers/sanitizer-fixtures';
 const ROOT = path.resolve(__dirname, '..');
 const targets = { sanitizedBucket: 'sanitized', quarantineBucket: 'quarantine', auditBucket: 'log-archive', auditPrefix: 'sanitizer-audit/' };
 const event = (bucket: string, key: string) => JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: bucket }, object: { key: encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+') } } }] });
+
+/** Run after each test whatever happened, so no worker outlives its test. */
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 function lab(): { root: string; queue: FsQueue; store: FsStore } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-'));
@@ -63,7 +69,7 @@ describe('sanitizer service (queue → sanitize → buckets), filesystem stand-i
     assert.ok(fs.readFileSync(path.join(root, 'buckets', 'sanitized', 'users/sato/plain.docx')).equals(files['users/sato/plain.docx']));
   });
 
-  test('a worker killed with SIGKILL in the middle of a file leaves its message; the next worker processes it after the lease, exactly one output', async (t) => {
+  test('a worker killed with SIGKILL in the middle of a file leaves its message; the next worker processes it after the lease, exactly one output', async () => {
     const { root, queue, store } = lab();
     // The first file is a named pipe: the worker blocks in the middle of reading it, deterministically,
     // until the test kills it. Afterwards the pipe is replaced by the real file.
@@ -78,7 +84,7 @@ describe('sanitizer service (queue → sanitize → buckets), filesystem stand-i
     const first = start([]);
     const children = [first];
     // Whatever happens, no worker outlives the test (one blocked on the pipe would keep the runner alive).
-    t.after(() => {
+    cleanups.push(() => {
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
       if (fs.existsSync(bigPath) && fs.statSync(bigPath).isFIFO()) fs.rmSync(bigPath);
     });

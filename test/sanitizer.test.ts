@@ -1,4 +1,4 @@
-import { describe, test, before } from 'node:test';
+import { describe, test, beforeAll } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -50,7 +50,7 @@ function keep(from: string, o: SanitizeOutcome): void {
 }
 
 describe('file sanitizer: every file of the public corpus', () => {
-  before(async () => {
+  beforeAll(async () => {
     for (const r of manifest) keep(r.rel, await run(r.rel));
   });
 

@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { ISOLATED_ZONES, SHIPPED_CONFIGS, ZONES } from '../config';
 import { awsManagedRepositoryBuckets } from '../lib/network/endpoint-policies';
