@@ -13,6 +13,7 @@ import { Outbox } from '../lib/mail/outbox';
 import { Sink } from '../lib/mail/sink';
 import { activeContent, qdf } from './helpers/active-content';
 import { activePdf, corpusFile, pngWithText } from './helpers/sanitizer-fixtures';
+import { eicar } from './helpers/eicar';
 import { selfSigned, send, tmpdir, until } from './helpers/mail';
 
 const MUNI = DEMO_DOMAINS.internet[0];
@@ -99,7 +100,7 @@ describe('mail sanitizer: text-ization', () => {
       text: 'see attached',
       attachments: [
         { name: 'secret.docx', contentType: 'application/octet-stream', content: corpusFile('oletools/test-data/encrypted/encrypted.docx') },
-        { name: 'eicar.com', contentType: 'application/octet-stream', content: Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*') },
+        { name: 'eicar.com', contentType: 'application/octet-stream', content: eicar() },
         { name: 'form.docm', contentType: 'application/vnd.ms-word.document.macroEnabled.12', content: corpusFile('oletools/test-data/oleform/oleform-PR314.docm') },
       ],
     });

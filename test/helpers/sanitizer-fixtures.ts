@@ -6,12 +6,15 @@ import * as zlib from 'node:zlib';
 import { zipSync, unzipSync } from 'fflate';
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { generatedCorpusFile } from './eicar';
 import { PDFArray, PDFDocument, PDFHexString, PDFName, PDFString } from 'pdf-lib';
 
 /** Generated test inputs for what the public corpus lacks (PDFs, images with metadata, bombs, nesting). */
 
-export const CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus');
-export const corpusFile = (rel: string) => fs.readFileSync(path.join(CORPUS, rel));
+/** Public test files nobody here wrote, copied into the repository (see test/fixtures/MANIFEST.tsv). */
+export const CORPUS = path.resolve(__dirname, '..', 'fixtures', 'corpus');
+/** A corpus file by its path in the public corpus; the EICAR files are generated at test time. */
+export const corpusFile = (rel: string) => generatedCorpusFile(rel, CORPUS) ?? fs.readFileSync(path.join(CORPUS, rel));
 
 export const PAYLOAD_MARKER = 'MZ-EMBEDDED-PAYLOAD-7f3a9c';
 
