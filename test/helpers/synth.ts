@@ -65,7 +65,3 @@ export function tagValue(props: Record<string, any>, key: string): string | unde
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
-/** Replaces asset hashes (64 hex chars) so snapshots survive unrelated asset changes. */
-export function maskAssetHashes<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as T;
-}
