@@ -8,13 +8,13 @@ import { INTENT_FILE, readIntent } from '../lib/isolation/intent';
 import { ThreeTierIsolationChecks } from '../lib/isolation/pack';
 import { ISOLATION_RULES } from '../lib/isolation/rules';
 import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
-import { synth, tmpDir } from './helpers/synth';
+import { synth, synthShipped, tmpDir } from './helpers/synth';
 
 const ROOT = path.resolve(__dirname, '..');
 const CODE = '131016';
 
 describe('the intent', () => {
-  const s = synth('pilot');
+  const s = synthShipped('pilot');
   const intent = readIntent(s.outdir);
   test('synth writes isolation-intent.json into the cloud assembly', () => {
     assert.ok(fs.existsSync(path.join(s.outdir, INTENT_FILE)));
@@ -38,7 +38,7 @@ describe('the intent', () => {
     }
   });
   test('is data: the prefecture intent has one set of crossings per municipality', () => {
-    const p = readIntent(synth('prefecture').outdir);
+    const p = readIntent(synthShipped('prefecture').outdir);
     assert.equal(p.crossings.filter((c) => c.id === 'X6').length, 12 * 3);
   });
 });
