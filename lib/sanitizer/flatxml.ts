@@ -21,7 +21,7 @@ import { attr, childElements, elements, is, NS, parseXml, remove, removeAttr, se
 
 export type FlatKind = 'word2003' | 'flat-opc' | 'excel2003';
 
-const IMAGE_NAME = /\.(png|jpe?g|gif|wmf|emf|bmp|tiff?)$/i;
+const IMAGE_NAME = /\.(png|jpe?g|gif|wmf|emf|wmz|emz|bmp|tiff?)$/i;
 const CALLING_FORMULA = /^=\s*(DDE|CALL|EXEC|REGISTER)\s*\(/i;
 
 function kindOf(root: XElement): FlatKind | undefined {

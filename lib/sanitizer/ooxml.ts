@@ -609,10 +609,6 @@ export async function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn: ZipE
         remove(el);
         typesChanged = true;
       }
-    } else if (is(el, NS.types, 'Default') && ACTIVE_DEFAULT.test((attr(el, '', 'ContentType') ?? '').toLowerCase())) {
-      r.removed.push(`content-type mapping .${attr(el, '', 'Extension')} → ${attr(el, '', 'ContentType')}`);
-      remove(el);
-      typesChanged = true;
     }
   }
   for (const [part, type] of r.newTypes) {
@@ -620,6 +616,20 @@ export async function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn: ZipE
     o.setAttribute('PartName', `/${part}`);
     o.setAttribute('ContentType', type);
     typesRoot.appendChild(o);
+    overrides.set(part.toLowerCase(), type);
+    typesChanged = true;
+  }
+  r.newTypes.clear();
+  // Default mappings to active or macro-enabled types go when no kept part relies on them (those that did were removed or got an Override).
+  for (const el of childElements(typesRoot)) {
+    if (!is(el, NS.types, 'Default')) continue;
+    const t = (attr(el, '', 'ContentType') ?? '').toLowerCase();
+    if (!(ACTIVE_DEFAULT.test(t) || typeReason(t) || (/macroenabled/.test(t) && !MAIN_TYPES[t]))) continue;
+    const ext = (attr(el, '', 'Extension') ?? '').toLowerCase();
+    const used = [...parts.keys()].some((p) => !r.dropped.has(p) && path.posix.extname(p).slice(1).toLowerCase() === ext && !overrides.has(p.toLowerCase()));
+    if (used) continue;
+    r.removed.push(`content-type mapping .${attr(el, '', 'Extension')} → ${attr(el, '', 'ContentType')}`);
+    remove(el);
     typesChanged = true;
   }
   for (const p of r.added) {
