@@ -184,7 +184,7 @@ export function activeContent(buf: Buffer, name: string): string[] {
       }
       if (/(^|\/)fonts\/|\.odttf$/.test(p)) found.push(`embedded font ${part}`);
       // Imported chunks stay only sanitized: HTML must have become text, RTF and packages are checked below by their magic.
-      if (/<script\b|<iframe\b|<object\b/i.test(Buffer.from(bytes.subarray(0, 1 << 20)).toString('latin1'))) found.push(`script/object markup in ${part}`);
+      if (!/\.(xml|rels|vml)$/.test(p) && /<script\b|<iframe\b|<object\b/i.test(Buffer.from(bytes.subarray(0, 1 << 20)).toString('latin1'))) found.push(`script/object markup in ${part}`);
       if (/\.(xml|rels|vml)$/.test(p)) found.push(...scanXml(xmlString(bytes), part));
       // Archives: look inside every entry too.
       const magic = bytes.length >= 4 ? Buffer.from(bytes.subarray(0, 4)).toString('latin1') : '';
