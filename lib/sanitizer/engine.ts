@@ -18,7 +18,7 @@ import { isZip, readZip, writeZip, ZipEntry } from './zip';
  * nothing passes unsanitized.
  */
 
-export const ENGINE = { name: 'three-tier-cdr', version: '1.0.0' };
+export const ENGINE = { name: 'three-tier-cdr', version: '1.1.0' };
 
 export interface AuditRecord {
   readonly input: { readonly name: string; readonly sha256: string; readonly bytes: number };
