@@ -142,6 +142,26 @@ async function main(): Promise<void> {
     rows.push(summary('OLD engine: public corpus', oCorpus), summary('OLD engine: generated 1-50 MB', oGen), summary('NEW: corpus OOXML + flat XML', nXml), summary('OLD: corpus OOXML + flat XML', oXml));
     const tot = (t: Timing[]) => t.reduce((a, b) => a + b.ms, 0);
     console.log(`old vs new on the same files: corpus ${tot(oCorpus).toFixed(0)} ms → ${tot(tCorpus).toFixed(0)} ms (×${(tot(tCorpus) / tot(oCorpus)).toFixed(2)}); XML-carrying ${tot(oXml).toFixed(0)} ms → ${tot(nXml).toFixed(0)} ms (×${(tot(nXml) / tot(oXml)).toFixed(2)}); generated ${tot(oGen).toFixed(0)} ms → ${tot(tGen).toFixed(0)} ms`);
+    // CPU time, the two engines interleaved file by file: robust against other load on the machine (wall time is not).
+    const cpuMs = async (engine: SanitizeFn, f: { name: string; buf: Buffer }) => {
+      const c0 = process.cpuUsage();
+      await engine(f.buf, f.name);
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 1000;
+    };
+    const cpu = { oldXml: [] as number[], newXml: [] as number[], oldGen: [] as number[], newGen: [] as number[] };
+    for (const f of xmlFiles) {
+      cpu.oldXml.push(await cpuMs(old, f));
+      cpu.newXml.push(await cpuMs(sanitize, f));
+    }
+    for (const f of generated) {
+      cpu.oldGen.push(await cpuMs(old, f));
+      cpu.newGen.push(await cpuMs(sanitize, f));
+    }
+    const sum = (x: number[]) => x.reduce((a, b) => a + b, 0);
+    const p = (x: number[], q: number) => pct([...x].sort((a, b) => a - b), q);
+    console.log(`CPU time, interleaved (old → new): ${xmlFiles.length} corpus OOXML/flat XML files total ${sum(cpu.oldXml).toFixed(0)} → ${sum(cpu.newXml).toFixed(0)} ms (×${(sum(cpu.newXml) / sum(cpu.oldXml)).toFixed(2)}), p50 ${p(cpu.oldXml, 50).toFixed(1)} → ${p(cpu.newXml, 50).toFixed(1)} ms, p99 ${p(cpu.oldXml, 99).toFixed(1)} → ${p(cpu.newXml, 99).toFixed(1)} ms`);
+    for (const [i, f] of generated.entries()) console.log(`  CPU ${f.name.padEnd(16)} old ${cpu.oldGen[i].toFixed(0).padStart(6)} ms  new ${cpu.newGen[i].toFixed(0).padStart(6)} ms`);
     const verdictDiff = tCorpus.flatMap((t, i) => (t.verdict !== oCorpus[i].verdict ? [`${t.file}: ${oCorpus[i].verdict} → ${t.verdict}`] : []));
     if (verdictDiff.length) console.log(`verdicts that changed (old → new): ${verdictDiff.join('; ')}`);
   }
@@ -152,7 +172,7 @@ async function main(): Promise<void> {
   const soffice = spawnSync('soffice', ['--version'], { encoding: 'utf8' });
   const baseline: Timing[] = [];
   const same: Timing[] = [];
-  if (soffice.status === 0) {
+  if (soffice.status === 0 && !process.env.SKIP_LIBREOFFICE) {
     const profile = `file://${path.join(work, 'lo-profile')}`;
     for (const f of [...office, ...gOffice]) {
       const src = path.join(work, f.name);
