@@ -14,7 +14,15 @@ import { PDFDocument, PDFName, PDFString } from 'pdf-lib';
 import { zipSync } from 'fflate';
 import { sanitize } from '../lib/sanitizer/engine';
 
-const CORPUS = path.resolve(__dirname, '..', '..', 'shared', 'corpus');
+const CORPUS = path.resolve(__dirname, '..', 'test', 'fixtures', 'corpus');
+/**
+ * OLD_ENGINE=<dir>: a checkout of an earlier engine (its lib/ beside a node_modules), measured on the
+ * same files side by side, e.g. the regex engine before XML parsing (#15):
+ *   mkdir -p /tmp/old-engine && git archive 9e293b7 lib | tar -x -C /tmp/old-engine && ln -s "$PWD/node_modules" /tmp/old-engine/
+ *   OLD_ENGINE=/tmp/old-engine npm run bench:sanitize
+ */
+const OLD_ENGINE = process.env.OLD_ENGINE;
+type SanitizeFn = typeof sanitize;
 const MB = 1024 * 1024;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sanitize-'));
 
@@ -85,11 +93,11 @@ interface Timing {
   readonly verdict: string;
 }
 
-async function measure(files: { name: string; buf: Buffer }[]): Promise<Timing[]> {
+async function measure(files: { name: string; buf: Buffer }[], engine: SanitizeFn = sanitize): Promise<Timing[]> {
   const out: Timing[] = [];
   for (const f of files) {
     const t0 = process.hrtime.bigint();
-    const r = await sanitize(f.buf, f.name);
+    const r = await engine(f.buf, f.name);
     out.push({ file: f.name, bytes: f.buf.length, ms: Number(process.hrtime.bigint() - t0) / 1e6, verdict: r.record.verdict });
   }
   return out;
@@ -121,14 +129,57 @@ async function main(): Promise<void> {
   // Nominal sizes 1, 5 and 20 MB (a generated "20 MB" file is a few bytes over 20 MiB).
   const upTo20 = tGen.filter((t) => /^gen-(1|5|20)mb\./.test(t.file));
   const rows = [summary('CDR: public corpus', tCorpus), summary('CDR: generated 1-50 MB', tGen), summary('CDR: generated ≤ 20 MB', upTo20)];
+  if (OLD_ENGINE) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const old = require(path.resolve(OLD_ENGINE, 'lib', 'sanitizer', 'engine')).sanitize as SanitizeFn;
+    await measure(corpus.slice(0, 10), old);
+    const oCorpus = await measure(corpus, old);
+    const oGen = await measure(generated, old);
+    // The XML-carrying files only (OOXML packages and flat XML): where parsing costs.
+    const xmlFiles = corpus.filter((f) => /\.(docx|docm|dotx|dotm|xlsx|xlsm|xltx|xltm|xlam|pptx|pptm|ppsx|ppsm|potx|potm|xml)$/i.test(f.name));
+    const nXml = await measure(xmlFiles);
+    const oXml = await measure(xmlFiles, old);
+    rows.push(summary('OLD engine: public corpus', oCorpus), summary('OLD engine: generated 1-50 MB', oGen), summary('NEW: corpus OOXML + flat XML', nXml), summary('OLD: corpus OOXML + flat XML', oXml));
+    const tot = (t: Timing[]) => t.reduce((a, b) => a + b.ms, 0);
+    console.log(`old vs new on the same files: corpus ${tot(oCorpus).toFixed(0)} ms → ${tot(tCorpus).toFixed(0)} ms (×${(tot(tCorpus) / tot(oCorpus)).toFixed(2)}); XML-carrying ${tot(oXml).toFixed(0)} ms → ${tot(nXml).toFixed(0)} ms (×${(tot(nXml) / tot(oXml)).toFixed(2)}); generated ${tot(oGen).toFixed(0)} ms → ${tot(tGen).toFixed(0)} ms`);
+    // CPU time, the two engines interleaved file by file: robust against other load on the machine (wall time is not).
+    const cpuMs = async (engine: SanitizeFn, f: { name: string; buf: Buffer }) => {
+      const c0 = process.cpuUsage();
+      await engine(f.buf, f.name);
+      const c = process.cpuUsage(c0);
+      return (c.user + c.system) / 1000;
+    };
+    const cpu = { oldXml: [] as number[], newXml: [] as number[], oldGen: [] as number[], newGen: [] as number[] };
+    for (const f of xmlFiles) {
+      cpu.oldXml.push(await cpuMs(old, f));
+      cpu.newXml.push(await cpuMs(sanitize, f));
+    }
+    for (const f of generated) {
+      cpu.oldGen.push(await cpuMs(old, f));
+      cpu.newGen.push(await cpuMs(sanitize, f));
+    }
+    const sum = (x: number[]) => x.reduce((a, b) => a + b, 0);
+    const p = (x: number[], q: number) => pct([...x].sort((a, b) => a - b), q);
+    console.log(`CPU time, interleaved (old → new): ${xmlFiles.length} corpus OOXML/flat XML files total ${sum(cpu.oldXml).toFixed(0)} → ${sum(cpu.newXml).toFixed(0)} ms (×${(sum(cpu.newXml) / sum(cpu.oldXml)).toFixed(2)}), p50 ${p(cpu.oldXml, 50).toFixed(1)} → ${p(cpu.newXml, 50).toFixed(1)} ms, p99 ${p(cpu.oldXml, 99).toFixed(1)} → ${p(cpu.newXml, 99).toFixed(1)} ms`);
+    for (const [i, f] of generated.entries()) console.log(`  CPU ${f.name.padEnd(16)} old ${cpu.oldGen[i].toFixed(0).padStart(6)} ms  new ${cpu.newGen[i].toFixed(0).padStart(6)} ms`);
+    const verdictDiff = tCorpus.flatMap((t, i) => (t.verdict !== oCorpus[i].verdict ? [`${t.file}: ${oCorpus[i].verdict} → ${t.verdict}`] : []));
+    if (verdictDiff.length) console.log(`verdicts that changed (old → new): ${verdictDiff.join('; ')}`);
+  }
 
   // Baseline: LibreOffice convert-to-pdf, one process per file, on the Office files both can read.
   const office = corpus.filter((f) => /\.(docx?|docm|dotx?|dotm|xlsx?|xlsm|xltx?|xltm|pptx?|pptm|ppsx?|ppsm|potx?|potm|rtf)$/i.test(f.name) && !/encrypt/i.test(f.file));
   const gOffice = generated.filter((g) => /\.(docm|rtf)$/.test(g.name) && /^gen-(1|5|20)mb\./.test(g.name));
+  // LO_SAMPLE=N: the baseline on an evenly spread sample of N corpus Office files (one LibreOffice start per file is slow on a busy machine).
+  const loSample = Number(process.env.LO_SAMPLE ?? 0);
+  if (loSample > 0 && office.length > loSample) {
+    const step = office.length / loSample;
+    const picked = Array.from({ length: loSample }, (_, i) => office[Math.floor(i * step)]);
+    office.splice(0, office.length, ...picked);
+  }
   const soffice = spawnSync('soffice', ['--version'], { encoding: 'utf8' });
   const baseline: Timing[] = [];
   const same: Timing[] = [];
-  if (soffice.status === 0) {
+  if (soffice.status === 0 && !process.env.SKIP_LIBREOFFICE) {
     const profile = `file://${path.join(work, 'lo-profile')}`;
     for (const f of [...office, ...gOffice]) {
       const src = path.join(work, f.name);

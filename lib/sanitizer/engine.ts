@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
-import { flatXmlKind, sanitizeFlatXml } from './flatxml';
+import { flatXml, sanitizeFlatXml } from './flatxml';
 import { imageKind, sanitizeImage } from './image';
 import { assertNotEncryptedPackage, isCfb, sanitizeOle } from './ole';
 import { isOoxml, isXps, sanitizeOoxml } from './ooxml';
@@ -18,7 +18,7 @@ import { isZip, readZip, writeZip, ZipEntry } from './zip';
  * nothing passes unsanitized.
  */
 
-export const ENGINE = { name: 'three-tier-cdr', version: '1.0.0' };
+export const ENGINE = { name: 'three-tier-cdr', version: '1.1.0' };
 
 export interface AuditRecord {
   readonly input: { readonly name: string; readonly sha256: string; readonly bytes: number };
@@ -84,7 +84,7 @@ async function dispatch(buf: Buffer, name: string, budget: Budget, depth: number
     if (isXps(entries)) throw new Quarantine('unsupported format: XPS (fixed-layout document); print it to PDF instead');
     if (isOoxml(entries)) {
       expectExtension('ooxml', name, 'an Office Open XML package');
-      return sanitizeOoxml(buf, budget, entries);
+      return sanitizeOoxml(buf, budget, entries, nestedIn(budget, depth, name));
     }
     if (entries.some((e) => e.name === 'mimetype' && e.data.toString('latin1').startsWith('application/vnd.oasis.opendocument'))) {
       throw new Quarantine('unsupported format: OpenDocument (ODF) is not sanitized yet; export it as Office Open XML or PDF');
@@ -107,11 +107,12 @@ async function dispatch(buf: Buffer, name: string, budget: Budget, depth: number
     return sanitizeImage(buf, budget);
   }
   if (buf.subarray(0, 4).toString('latin1') === 'ID;P') throw new Quarantine('unsupported format: SYLK spreadsheet (can carry Excel 4 macros)');
-  const flat = flatXmlKind(buf);
+  const flat = flatXml(buf, name);
   if (flat) {
     expectExtension('xml', name, 'Office flat XML');
-    return sanitizeFlatXml(buf, flat);
+    return sanitizeFlatXml(buf, flat, budget, nestedIn(budget, depth, name));
   }
+  if (extOf(name) === 'xml') throw new Quarantine('XML that is not an Office document (Word 2003/2007 XML, Excel 2003 XML): not accepted');
   const ext = extOf(name);
   if (ext === 'csv') return sanitizeCsv(buf, budget);
   if (EXTENSIONS.html.includes(ext) || looksLikeHtml(buf)) {
@@ -120,6 +121,18 @@ async function dispatch(buf: Buffer, name: string, budget: Budget, depth: number
   }
   if (EXTENSIONS.text.includes(ext)) return sanitizeText(buf);
   throw new Quarantine(`unknown or unsupported type${ext ? ` (.${ext})` : ''}: only Office, PDF, RTF, JPEG/PNG, CSV, text, HTML and zip are accepted`);
+}
+
+/**
+ * What a document imports (altChunk parts: RTF, another Office package) goes
+ * through the engine as its own file, one level deeper, under the same
+ * budget (size, decompressed total, time) and depth limit.
+ */
+function nestedIn(budget: Budget, depth: number, outer: string): (buf: Buffer, name: string) => Promise<FamilyResult> {
+  return async (buf, name) => {
+    if (depth + 1 > budget.limits.maxDepth) throw new Quarantine(`imports nested deeper than ${budget.limits.maxDepth} levels in ${path.basename(outer)}`);
+    return dispatch(buf, name, budget, depth + 1);
+  };
 }
 
 /** A zip archive: every entry through the engine; one quarantined entry quarantines the archive. */

@@ -1,62 +1,155 @@
 import * as path from 'path';
+import { htmlToText } from './text';
+import { AUTO_NAME, neutraliseDdeFormulas, neutraliseWordFields } from './officexml';
 import { Budget, checkTime, FamilyResult, Quarantine } from './types';
+import { attr, childElements, elements, is, NS, parseXml, remove, serializeXml, textOf, XDocument, XElement } from './xml';
 import { readZip, writeZip, ZipEntry } from './zip';
 
 /**
  * OOXML (Word, Excel, PowerPoint; plain and macro-enabled; documents,
- * templates, shows, add-ins). Removes VBA projects, XLM macro and dialog
- * sheets (with their workbook entries and Auto_Open names), DDE/DDEAUTO
- * fields in any case, DDE formulas, external link parts (ddeLink), ActiveX,
- * OLE embeddings, customUI with callbacks, and every relationship with
- * TargetMode="External" except plain hyperlinks. Macro-enabled content types
- * become their plain equivalents and the extension follows.
+ * templates, shows, add-ins). Every XML part — [Content_Types].xml, every
+ * .rels, every part — is parsed with a namespace-aware XML parser (./xml).
+ *
+ * Parts are kept only when their content type and the relationship that
+ * reaches them are known and passive; everything else is removed with its
+ * relationships and the elements that point at it, with a reason:
+ * VBA projects and their data (vbaData, keyMapCustomizations,
+ * attachedToolbars, signatures), ActiveX, OLE objects and embedded packages,
+ * XLM macro and dialog sheets (with Auto_Open names), external link parts
+ * (ddeLink), data connections and query tables, customUI with callbacks,
+ * embedded fonts, SVG images (their PNG fallback stays), digital signatures,
+ * sub-documents, framesets, unknown part and relationship types, and every
+ * external relationship except plain hyperlinks. DDE/DDEAUTO (and other
+ * importing) fields and DDE formulas are removed wherever they are spelled.
+ * Imported chunks (altChunk/aFChunk) are sanitized as their own format
+ * (RTF, another Office package) through the engine, HTML becomes plain text,
+ * anything else is removed. Macro-enabled types always become the
+ * macro-free type (content type and extension), with or without a VBA part.
  */
 
-const MAIN_TYPES: Record<string, { family: 'word' | 'excel' | 'powerpoint'; macro: boolean; plain?: string; ext: string; plainExt?: string }> = {
+export const MAIN_TYPES: Record<string, { family: 'word' | 'excel' | 'powerpoint'; macro: boolean; plain?: string; ext: string; plainExt?: string }> = {
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml': { family: 'word', macro: false, ext: 'docx' },
   'application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml': { family: 'word', macro: false, ext: 'dotx' },
-  'application/vnd.ms-word.document.macroEnabled.main+xml': { family: 'word', macro: true, plain: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml', ext: 'docm', plainExt: 'docx' },
-  'application/vnd.ms-word.template.macroEnabledTemplate.main+xml': { family: 'word', macro: true, plain: 'application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml', ext: 'dotm', plainExt: 'dotx' },
+  'application/vnd.ms-word.document.macroenabled.main+xml': { family: 'word', macro: true, plain: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml', ext: 'docm', plainExt: 'docx' },
+  'application/vnd.ms-word.template.macroenabledtemplate.main+xml': { family: 'word', macro: true, plain: 'application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml', ext: 'dotm', plainExt: 'dotx' },
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml': { family: 'excel', macro: false, ext: 'xlsx' },
   'application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml': { family: 'excel', macro: false, ext: 'xltx' },
-  'application/vnd.ms-excel.sheet.macroEnabled.main+xml': { family: 'excel', macro: true, plain: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml', ext: 'xlsm', plainExt: 'xlsx' },
-  'application/vnd.ms-excel.template.macroEnabled.main+xml': { family: 'excel', macro: true, plain: 'application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml', ext: 'xltm', plainExt: 'xltx' },
-  'application/vnd.ms-excel.addin.macroEnabled.main+xml': { family: 'excel', macro: true, plain: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml', ext: 'xlam', plainExt: 'xlsx' },
-  'application/vnd.ms-excel.sheet.binary.macroEnabled.main': { family: 'excel', macro: false, ext: 'xlsb' },
+  'application/vnd.ms-excel.sheet.macroenabled.main+xml': { family: 'excel', macro: true, plain: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml', ext: 'xlsm', plainExt: 'xlsx' },
+  'application/vnd.ms-excel.template.macroenabled.main+xml': { family: 'excel', macro: true, plain: 'application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml', ext: 'xltm', plainExt: 'xltx' },
+  'application/vnd.ms-excel.addin.macroenabled.main+xml': { family: 'excel', macro: true, plain: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml', ext: 'xlam', plainExt: 'xlsx' },
+  'application/vnd.ms-excel.sheet.binary.macroenabled.main': { family: 'excel', macro: false, ext: 'xlsb' },
   'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml': { family: 'powerpoint', macro: false, ext: 'pptx' },
   'application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml': { family: 'powerpoint', macro: false, ext: 'ppsx' },
   'application/vnd.openxmlformats-officedocument.presentationml.template.main+xml': { family: 'powerpoint', macro: false, ext: 'potx' },
-  'application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml', ext: 'pptm', plainExt: 'pptx' },
-  'application/vnd.ms-powerpoint.slideshow.macroEnabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml', ext: 'ppsm', plainExt: 'ppsx' },
-  'application/vnd.ms-powerpoint.template.macroEnabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.template.main+xml', ext: 'potm', plainExt: 'potx' },
+  'application/vnd.ms-powerpoint.presentation.macroenabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml', ext: 'pptm', plainExt: 'pptx' },
+  'application/vnd.ms-powerpoint.slideshow.macroenabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml', ext: 'ppsm', plainExt: 'ppsx' },
+  'application/vnd.ms-powerpoint.template.macroenabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.template.main+xml', ext: 'potm', plainExt: 'potx' },
+  'application/vnd.ms-powerpoint.addin.macroenabled.main+xml': { family: 'powerpoint', macro: true, plain: 'application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml', ext: 'ppam', plainExt: 'pptx' },
 };
 
+/** Content types of active parts (lowercase substring → reason). */
+const ACTIVE_TYPES: [RegExp, string][] = [
+  [/vbaprojectsignature/, 'VBA project signature'],
+  [/vbaproject/, 'VBA project'],
+  [/vbadata/, 'VBA data'],
+  [/keymapcustomizations/, 'Word key map customizations (macro shortcuts)'],
+  [/attachedtoolbars/, 'attached toolbars (macro buttons)'],
+  [/activex/, 'ActiveX control'],
+  [/oleobject/, 'embedded OLE object'],
+  [/macrosheet/, 'XLM (Excel 4) macro sheet'],
+  [/dialogsheet/, 'Excel 5 dialog sheet'],
+  [/externallink/, 'external workbook link'],
+  [/spreadsheetml\.connections|\.connections\+xml/, 'external data connections'],
+  [/querytable/, 'query table (external data)'],
+  [/controlproperties|ctrlprops/, 'form control (can run a macro)'],
+  [/volatiledependencies/, 'real-time data (RTD) server links'],
+  [/obfuscatedfont|obfuscated-opentype|fontdata|^application\/x-font|^font\//, 'embedded font'],
+  [/^image\/svg/, 'SVG image (scripts and external references; the PNG fallback stays)'],
+  [/digital-signature/, 'digital signature (no longer valid after sanitizing)'],
+  [/webextension/, 'Office add-in (web extension)'],
+];
+
+/** Passive content types kept (after their XML is checked). */
+const SAFE_TYPES = [
+  /^application\/vnd\.openxmlformats-officedocument\.(wordprocessingml|spreadsheetml|presentationml|drawingml)\.[a-z0-9.-]+\+xml$/,
+  /^application\/vnd\.openxmlformats-officedocument\.(theme|themeoverride|drawing|extended-properties|custom-properties|customxmlproperties)\+xml$/,
+  /^application\/vnd\.openxmlformats-officedocument\.vmldrawing$/,
+  /^application\/vnd\.openxmlformats-officedocument\.(spreadsheetml|wordprocessingml|presentationml)\.printersettings$/,
+  /^application\/vnd\.openxmlformats-package\.(core-properties|relationships)\+xml$/,
+  /^application\/vnd\.ms-word\.styleswitheffects\+xml$/,
+  /^application\/vnd\.ms-office\.(chartstyle|chartcolorstyle|drawingml\.diagramdrawing)\+xml$/,
+  /^application\/vnd\.ms-excel\.(worksheet|styles|sharedstrings|calcchain|binindexws|binindexms|person\+xml|threadedcomments\+xml|sheetmetadata|table|comments|chartsheet)$/,
+  /^application\/vnd\.ms-excel\.(person|threadedcomments)\+xml$/,
+  /^image\/(png|jpeg|gif|tiff|bmp|x-emf|x-wmf|emf|wmf|vnd\.ms-photo|x-pict|pict|x-icon)$/,
+  /^application\/xml$|^text\/xml$/,
+  /^text\/plain$/,
+];
+
+const PACKAGE_TYPES: Record<string, string> = {
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': 'docx',
+  'application/vnd.ms-word.document.macroenabled.12': 'docm',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.template': 'dotx',
+  'application/vnd.ms-word.template.macroenabled.12': 'dotm',
+};
+
+/** Relationship types (last segment of the URI) that reach passive parts. */
+const SAFE_RELS = new Set(
+  (
+    'officeDocument extended-properties core-properties thumbnail custom-properties customXml customXmlProps styles stylesWithEffects settings webSettings fontTable theme themeOverride ' +
+    'numbering footnotes endnotes comments header footer image glossaryDocument people commentsExtended commentsIds commentsExtensible ' +
+    'worksheet chartsheet sharedStrings calcChain table tableSingleCells pivotTable pivotCacheDefinition pivotCacheRecords drawing chart chartUserShapes chartStyle chartColorStyle ' +
+    'vmlDrawing printerSettings xlBinaryIndex sheetMetadata person threadedComment slide slideLayout slideMaster notesSlide notesMaster handoutMaster presProps viewProps ' +
+    'tableStyles commentAuthors tags diagramData diagramLayout diagramQuickStyle diagramColors diagramDrawing hdphoto'
+  ).split(' '),
+);
+const REL_NAMESPACES = /^http:\/\/(schemas\.openxmlformats\.org\/(officeDocument\/2006|package\/2006)\/relationships|purl\.oclc\.org\/ooxml\/officeDocument\/relationships|schemas\.microsoft\.com\/office\/[0-9/]+\/relationships)\//;
+
+/** Active relationship types (last segment of the URI) → reason; their targets go with them. */
+const ACTIVE_RELS: Record<string, string> = {
+  vbaProject: 'VBA project',
+  wordVbaData: 'VBA data',
+  keyMapCustomizations: 'Word key map customizations (macro shortcuts)',
+  attachedToolbars: 'attached toolbars (macro buttons)',
+  vbaProjectSignature: 'VBA project signature',
+  oleObject: 'embedded OLE object',
+  package: 'embedded package',
+  control: 'ActiveX control',
+  activeXControlBinary: 'ActiveX control',
+  ctrlProp: 'form control (can run a macro)',
+  xlMacrosheet: 'XLM (Excel 4) macro sheet',
+  xlIntlMacrosheet: 'XLM (Excel 4) macro sheet',
+  dialogsheet: 'Excel 5 dialog sheet',
+  externalLink: 'external workbook link',
+  connections: 'external data connections',
+  queryTable: 'query table (external data)',
+  volatileDependencies: 'real-time data (RTD) server links',
+  subDocument: 'sub-document (master document import)',
+  frame: 'frame with a source document',
+  font: 'embedded font',
+  attachedTemplate: 'attached template',
+  recipientData: 'mail-merge recipient data',
+  mailMergeSource: 'mail-merge data source',
+  dataSource: 'data source',
+  video: 'video',
+  audio: 'audio',
+  media: 'media',
+  'digital-signature': 'digital signature',
+  signature: 'digital signature',
+  origin: 'digital signature',
+};
+
+const relKind = (type: string) => type.split('/').pop() ?? '';
+
 export function isXps(entries: ZipEntry[]): boolean {
-  const rels = entries.find((e) => e.name === '_rels/.rels')?.data.toString('utf8') ?? '';
-  return /xps\/[^"]*fixedrepresentation|FixedDocumentSequence|\/fixedrepresentation"/i.test(rels) || entries.some((e) => /\.fdseq$/i.test(e.name));
+  if (entries.some((e) => /\.fdseq$/i.test(e.name))) return true;
+  const rels = entries.find((e) => e.name === '_rels/.rels');
+  if (!rels) return false;
+  // Only a hint for a clearer message; the package is parsed properly afterwards.
+  return /fixedrepresentation|FixedDocumentSequence/i.test(rels.data.toString('utf8'));
 }
 
 export function isOoxml(entries: { name: string }[]): boolean {
   return entries.some((e) => e.name === '[Content_Types].xml');
-}
-
-const attr = (tag: string, name: string): string | undefined => {
-  const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`).exec(tag);
-  return m ? (m[2] ?? m[3]) : undefined;
-};
-
-const decodeXml = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d))).replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16))).replace(/&amp;/g, '&');
-
-/** The part a relationship target points at, from the part that owns the .rels. */
-function resolveTarget(relsName: string, target: string): string {
-  if (target.startsWith('/')) return target.slice(1);
-  const owner = relsName.replace(/_rels\/([^/]*)\.rels$/, '$1');
-  const base = path.posix.dirname(owner);
-  return path.posix.normalize(path.posix.join(base === '.' ? '' : base, target)).replace(/^\.\//, '');
-}
-
-function relsOwner(relsName: string): string {
-  return relsName.replace(/_rels\/([^/]*)\.rels$/, '$1');
 }
 
 /** An empty BIFF12 worksheet: BrtBeginSheet, BrtWsDim (A1), BrtBeginSheetData, BrtEndSheetData, BrtEndSheet. */
@@ -101,7 +194,7 @@ function disableAutoNames(wb: Buffer): { data: Buffer; names: string[] } {
     const cch = data.readUInt32LE(off + 9);
     if (cch > 255 || off + 13 + cch * 2 > off + len) continue;
     const name = data.subarray(off + 13, off + 13 + cch * 2).toString('utf16le');
-    if (!/^(_xlnm\.)?Auto_(Open|Close|Activate|Deactivate)/i.test(name)) continue;
+    if (!AUTO_NAME.test(name)) continue;
     names.push(name);
     data.writeUInt32LE(data.readUInt32LE(off) & ~(0x20 | 0x02 | 0x08), off);
     data.write(`X${'x'.repeat(cch - 1)}`, off + 13, 'utf16le');
@@ -109,254 +202,453 @@ function disableAutoNames(wb: Buffer): { data: Buffer; names: string[] } {
   return { data, names };
 }
 
-/** A part's content type: its Override, else the Default for its extension. */
-function contentTypeOf(types: string, part: string): string | undefined {
-  const q = part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const o = new RegExp(`<Override\\b[^>]*PartName\\s*=\\s*"/${q}"[^>]*>`, 'i').exec(types)?.[0];
-  if (o) return attr(o, 'ContentType');
-  const ext = part.split('.').pop() ?? '';
-  const d = new RegExp(`<Default\\b[^>]*Extension\\s*=\\s*"${ext.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*>`, 'i').exec(types)?.[0];
-  return d ? attr(d, 'ContentType') : undefined;
+// ---------------------------------------------------------------------------------------------
+// The package model, shared by zip packages and flat OPC (pkg:package) documents.
+
+export interface Rel {
+  readonly el: XElement;
+  readonly id: string;
+  readonly type: string;
+  readonly target: string;
+  readonly external: boolean;
+  /** The part the target resolves to (internal relationships), as a part name without the leading slash. */
+  readonly part: string;
 }
 
-/** The DDE-style instructions to neutralise in Word field codes. */
-const DANGEROUS_FIELD = /^\s*(DDEAUTO|DDE|MACROBUTTON)\b/i;
+export interface PackageIn {
+  /** Every part (not [Content_Types].xml), by name without the leading slash, in package order. */
+  readonly parts: Map<string, Buffer>;
+  /** The content type of a part (lowercase), or undefined. */
+  readonly typeOf: (name: string) => string | undefined;
+  /** Parts already parsed by the caller (flat OPC), by name. */
+  readonly parsed?: Map<string, XDocument>;
+  readonly what: string;
+}
 
-/**
- * Blanks the instruction text of every field whose combined instruction
- * (across runs, nested fields kept apart) starts with DDE, DDEAUTO or
- * MACROBUTTON; and `w:fldSimple` with such an instruction.
- */
-export function neutraliseWordFields(xml: string): { xml: string; found: string[] } {
-  const found: string[] = [];
-  const token = /<w:fldChar\b[^>]*?w:fldCharType\s*=\s*"(begin|separate|end)"[^>]*>|<w:instrText\b[^>]*>([\s\S]*?)<\/w:instrText>|<w:instrText\b[^>]*\/>/g;
-  interface Field {
-    instr: string;
-    spans: [number, number][];
-    separated: boolean;
+export interface PackageOut {
+  readonly removed: string[];
+  readonly dropped: Set<string>;
+  /** Parts whose DOM changed (serialize them) or whose bytes were replaced. */
+  readonly changedXml: Map<string, XDocument>;
+  readonly changedBytes: Map<string, Buffer>;
+  readonly added: { name: string; data: Buffer; type: string }[];
+  /** New content types for kept parts (macro-free main part, converted chunks). */
+  readonly newTypes: Map<string, string>;
+  readonly kind: (typeof MAIN_TYPES)[string];
+  readonly mainPart: string;
+}
+
+/** Sanitizes one imported file through the engine (the caller checks depth and size). */
+export type Nested = (buf: Buffer, name: string) => Promise<FamilyResult>;
+
+function relsOwner(relsName: string): string {
+  const m = /^(.*?)_rels\/([^/]*)\.rels$/.exec(relsName);
+  return m ? `${m[1]}${m[2]}` : '';
+}
+
+function relsOf(part: string): string {
+  const dir = path.posix.dirname(part);
+  return `${dir === '.' ? '' : `${dir}/`}_rels/${path.posix.basename(part)}.rels`;
+}
+
+function resolveTarget(owner: string, target: string): string {
+  let t = target.split('#')[0];
+  try {
+    t = decodeURI(t);
+  } catch {
+    // keep as written
   }
-  const stack: Field[] = [];
-  const blank: [number, number][] = [];
-  let m: RegExpExecArray | null;
-  while ((m = token.exec(xml))) {
-    if (m[1] === 'begin') stack.push({ instr: '', spans: [], separated: false });
-    else if (m[1] === 'separate') {
-      if (stack.length) stack[stack.length - 1].separated = true;
-    } else if (m[1] === 'end') {
-      const f = stack.pop();
-      if (f && DANGEROUS_FIELD.test(f.instr)) {
-        found.push(`Word field "${f.instr.trim().split(/\s+/)[0].toUpperCase()}" (${f.instr.trim().slice(0, 60)})`);
-        blank.push(...f.spans);
-      }
-    } else if (m[2] !== undefined && stack.length) {
-      const f = stack[stack.length - 1];
-      if (!f.separated) {
-        f.instr += decodeXml(m[2]);
-        const open = m[0].indexOf('>') + 1;
-        f.spans.push([m.index + open, m.index + m[0].length - '</w:instrText>'.length]);
-      }
+  if (t.startsWith('/')) return path.posix.normalize(t).slice(1);
+  const base = path.posix.dirname(owner);
+  return path.posix.normalize(path.posix.join(base === '.' ? '' : base, t)).replace(/^\.\//, '');
+}
+
+function typeReason(t: string): string | undefined {
+  for (const [re, why] of ACTIVE_TYPES) if (re.test(t)) return why;
+  return undefined;
+}
+
+const isXmlType = (t: string, name: string) => /\+xml$|^application\/xml$|^text\/xml$|vmldrawing$/.test(t) || /\.(xml|rels|vml)$/i.test(name);
+
+export async function sanitizePackage(pkg: PackageIn, budget: Budget, nested: Nested): Promise<PackageOut> {
+  const removed: string[] = [];
+  const dropped = new Map<string, string>(); // part → why ('' when the reason is reported elsewhere)
+  const docs = new Map<string, XDocument>(pkg.parsed ?? []);
+  const changedXml = new Map<string, XDocument>();
+  const changedBytes = new Map<string, Buffer>();
+  const newTypes = new Map<string, string>();
+  const lower = new Map([...pkg.parts.keys()].map((n) => [n.toLowerCase(), n]));
+  const real = (name: string) => lower.get(name.toLowerCase());
+  const doc = (name: string): XDocument => {
+    let d = docs.get(name);
+    if (!d) {
+      d = parseXml(pkg.parts.get(name)!, `${pkg.what} part ${name}`);
+      docs.set(name, d);
     }
+    return d;
+  };
+
+  // 1. Relationships, every .rels parsed.
+  const rels = new Map<string, Rel[]>(); // .rels part → its relationships
+  for (const name of pkg.parts.keys()) {
+    if (!name.endsWith('.rels')) continue;
+    checkTime(budget);
+    const root = doc(name).documentElement!;
+    if (!is(root, NS.rels, 'Relationships')) throw new Quarantine(`malformed ${pkg.what}: ${name} is not a relationships part (root ${root.tagName})`);
+    const owner = relsOwner(name);
+    const list: Rel[] = [];
+    for (const el of childElements(root)) {
+      if (!is(el, NS.rels, 'Relationship')) throw new Quarantine(`malformed ${pkg.what}: unexpected element ${el.tagName} in ${name}`);
+      const target = attr(el, '', 'Target') ?? '';
+      const external = (attr(el, '', 'TargetMode') ?? '').toLowerCase() === 'external';
+      list.push({ el, id: attr(el, '', 'Id') ?? '', type: attr(el, '', 'Type') ?? '', target, external, part: external ? '' : resolveTarget(owner, target) });
+    }
+    rels.set(name, list);
   }
-  let out = xml;
-  for (const [a, b] of blank.sort((x, y) => y[0] - x[0])) out = out.slice(0, a) + out.slice(b);
-  out = out.replace(/(<w:fldSimple\b[^>]*?\bw:instr\s*=\s*")([^"]*)(")/g, (all, pre, instr, post) => {
-    if (!DANGEROUS_FIELD.test(decodeXml(instr))) return all;
-    found.push(`Word simple field "${decodeXml(instr).trim().slice(0, 60)}"`);
-    return `${pre}${post}`;
-  });
-  return { xml: out, found };
-}
-
-/** Spreadsheet formulas that call another program (DDE: `app|topic!item`). */
-function neutraliseDdeFormulas(xml: string): { xml: string; found: string[] } {
-  const found: string[] = [];
-  const out = xml.replace(/<f\b[^>]*>([\s\S]*?)<\/f>/g, (all, body) => {
-    if (!decodeXml(body).includes('|')) return all;
-    found.push(`DDE formula ${decodeXml(body).slice(0, 60)}`);
-    return '';
-  });
-  return { xml: out, found };
-}
-
-export function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn?: ZipEntry[]): FamilyResult {
-  const entries = entriesIn ?? readZip(buf, budget, 'Office document');
-  const byName = new Map(entries.map((e) => [e.name, e]));
-  const ct = byName.get('[Content_Types].xml');
-  if (!ct) throw new Quarantine('not an Office document: [Content_Types].xml is missing');
-  let types = ct.data.toString('utf8');
-  // The main part: the target of the officeDocument relationship of the package.
-  const rootRels = byName.get('_rels/.rels')?.data.toString('utf8') ?? '';
-  const mainRel = /<Relationship\b[^>]*\/officeDocument"[^>]*>/.exec(rootRels)?.[0] ?? /<Relationship\b[^>]*Type="[^"]*\/officeDocument"[^>]*>/.exec(rootRels)?.[0];
+  const root = rels.get('_rels/.rels') ?? [];
+  const mainRel = root.find((r) => relKind(r.type) === 'officeDocument' && !r.external);
   if (!mainRel) {
-    if (/fixedrepresentation|FixedDocumentSequence/i.test(rootRels)) throw new Quarantine('unsupported format: XPS (zip with a fixed-document package), not a Word/Excel/PowerPoint document');
-    throw new Quarantine('not an Office document: the package has no officeDocument relationship');
+    if (root.some((r) => /fixedrepresentation/i.test(r.type))) throw new Quarantine('unsupported format: XPS (zip with a fixed-document package), not a Word/Excel/PowerPoint document');
+    throw new Quarantine(`not an Office document: the package has no officeDocument relationship`);
   }
-  const mainPart = resolveTarget('_rels/.rels', attr(mainRel, 'Target') ?? '');
-  const mainType = contentTypeOf(types, mainPart);
+  const mainPart = real(mainRel.part) ?? mainRel.part;
+  const mainType = pkg.typeOf(mainPart);
   const kind = mainType ? MAIN_TYPES[mainType] : undefined;
   if (!kind) throw new Quarantine(`unsupported Office package: main part ${mainPart} has content type ${mainType ?? 'none'}`);
-  if (!byName.has(mainPart)) throw new Quarantine(`malformed Office document: the main part ${mainPart} is missing`);
+  if (!pkg.parts.has(mainPart)) throw new Quarantine(`malformed Office document: the main part ${mainPart} is missing`);
   const binaryWorkbook = kind.ext === 'xlsb';
 
-  const removed: string[] = [];
-  const drop = new Map<string, string>(); // part → why
-  const partType = (name: string): string => contentTypeOf(types, name) ?? '';
-  for (const e of entries) {
-    checkTime(budget);
-    const n = e.name;
-    const lower = n.toLowerCase();
-    const t = partType(n).toLowerCase();
-    if (/vbaprojectsignature/.test(lower) || t.includes('vbaprojectsignature')) drop.set(n, 'VBA project signature');
-    else if (/vbaproject/.test(lower) || t.includes('vbaproject')) drop.set(n, 'VBA project');
-    else if (/vbadata\.xml$/.test(lower) || t.includes('vbadata')) drop.set(n, 'VBA data');
-    else if (/(^|\/)activex\//.test(lower) || t.includes('activex')) drop.set(n, 'ActiveX control');
-    else if (/(^|\/)embeddings\//.test(lower)) drop.set(n, 'embedded object (OLE/package)');
-    else if (/(^|\/)(macrosheets|intlmacrosheets)\//.test(lower) || t.includes('macrosheet')) drop.set(n, 'XLM (Excel 4) macro sheet');
-    else if (/(^|\/)dialogsheets\//.test(lower) || t.includes('dialogsheet')) drop.set(n, 'Excel 5 dialog sheet');
-    else if (/(^|\/)externallinks\/[^/]+$/.test(lower)) {
-      const body = lower.endsWith('.xml') ? e.data.toString('utf8') : '';
-      drop.set(n, /<ddelink\b/i.test(body) ? `DDE link (${/ddeService="([^"]*)"/i.exec(body)?.[1] ?? '?'} ${/ddeTopic="([^"]*)"/i.exec(body)?.[1] ?? ''})`.trim() : 'external workbook link');
-    } else if (/(^|\/)customui\/[^/]+\.xml$/.test(lower)) {
-      const body = e.data.toString('utf8');
-      if (/\b(on[A-Z][A-Za-z]*|get[A-Z][A-Za-z]*|loadImage)\s*=/.test(body)) drop.set(n, 'customUI ribbon with callbacks');
+  // What the relationships reach from the package root (parts only reachable through removed ones go with them).
+  const reach = (skip: (p: string) => boolean): Set<string> => {
+    const seen = new Set<string>();
+    const todo = [''];
+    while (todo.length) {
+      const owner = todo.pop()!;
+      for (const r of rels.get(owner ? real(relsOf(owner)) ?? '' : '_rels/.rels') ?? []) {
+        const p = r.external ? undefined : real(r.part);
+        if (!p || seen.has(p) || skip(p)) continue;
+        seen.add(p);
+        todo.push(p);
+      }
+    }
+    return seen;
+  };
+  const reachable = reach(() => false);
+
+  // 2. Parts by content type.
+  const drop = (part: string, why: string) => {
+    if (!dropped.has(part)) dropped.set(part, why);
+  };
+  for (const name of pkg.parts.keys()) {
+    if (name.endsWith('.rels')) continue;
+    const t = pkg.typeOf(name);
+    if (t === undefined) {
+      drop(name, `part without a content type`);
+      continue;
+    }
+    const why = typeReason(t) ?? (/(^|\/)embeddings\//i.test(name) ? 'embedded object or package' : undefined);
+    if (why) {
+      if (why === 'external workbook link' && isXmlType(t, name)) {
+        const link = elements(doc(name).documentElement!).find((e) => is(e, NS.x, 'ddeLink'));
+        drop(name, link ? `DDE link (${attr(link, '', 'ddeService') ?? '?'} ${attr(link, '', 'ddeTopic') ?? ''})`.trim() : why);
+      } else drop(name, why);
+    } else if (!MAIN_TYPES[t] && !SAFE_TYPES.some((re) => re.test(t))) {
+      // Imported packages and chunks are decided by the relationship that reaches them (below); anything else is unknown.
+      const viaChunk = [...rels.values()].some((list) => list.some((r) => !r.external && relKind(r.type) === 'aFChunk' && real(r.part) === name));
+      if (!viaChunk) drop(name, `unknown part type ${t}`);
     }
   }
-  // The relationships of a removed part go with it.
-  for (const n of [...drop.keys()]) {
-    const rels = `${path.posix.dirname(n) === '.' ? '' : `${path.posix.dirname(n)}/`}_rels/${path.posix.basename(n)}.rels`;
-    if (byName.has(rels)) drop.set(rels, `relationships of ${n}`);
+
+  // 3. Relationships: active and unknown types take their target along; altChunks are sanitized as their own format.
+  for (const [relsName, list] of rels) {
+    const owner = relsOwner(relsName);
+    if (owner && dropped.has(real(owner) ?? owner)) continue;
+    for (const r of list) {
+      const k = relKind(r.type);
+      if (r.external) continue;
+      const part = real(r.part);
+      if (!part || dropped.has(part)) continue; // a dangling relationship: removed below
+      if (k === 'aFChunk') {
+        await importChunk(part);
+        continue;
+      }
+      if (k === 'customUI' || /ui\/extensibility$|\/ui\/userCustomization$/.test(r.type)) {
+        const ui = doc(part).documentElement!;
+        const callbacks = elements(ui).some((e) => Array.from({ length: e.attributes.length }, (_, i) => e.attributes.item(i)!).some((a) => !a.namespaceURI && /^(on[A-Z]|get[A-Z]|loadImage$)/.test(a.localName ?? '')));
+        if (callbacks) drop(part, 'customUI ribbon with callbacks');
+        continue;
+      }
+      if (ACTIVE_RELS[k] && REL_NAMESPACES.test(r.type)) drop(part, ACTIVE_RELS[k]);
+      else if (!SAFE_RELS.has(k) || !REL_NAMESPACES.test(r.type)) drop(part, `part reached by an unknown relationship type ${r.type} (from ${owner || 'package'})`);
+    }
   }
+
+  async function importChunk(part: string): Promise<void> {
+    const t = pkg.typeOf(part) ?? '';
+    const data = pkg.parts.get(part)!;
+    const label = `altChunk ${part}`;
+    if (/^(application|text)\/rtf$/.test(t) || (/^application\/octet-stream$/.test(t) && /\.rtf$/i.test(part))) {
+      const r = await nested(data, 'chunk.rtf').catch(rethrow(label));
+      if (r.output) {
+        changedBytes.set(part, r.output);
+        removed.push(...r.removed.map((x) => `${label} (RTF): ${x}`));
+      }
+    } else if (PACKAGE_TYPES[t] || /wordprocessingml\.(document|template)$/.test(t)) {
+      const r = await nested(data, `chunk.${PACKAGE_TYPES[t] ?? 'docx'}`).catch(rethrow(label));
+      if (r.output) {
+        changedBytes.set(part, r.output);
+        removed.push(...r.removed.map((x) => `${label} (Word document): ${x}`));
+        if (r.extension && r.extension !== PACKAGE_TYPES[t]) newTypes.set(part, Object.keys(PACKAGE_TYPES).find((k) => PACKAGE_TYPES[k] === r.extension) ?? 'application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+      }
+    } else if (/^(text\/html|application\/xhtml\+xml)$/.test(t)) {
+      if (data.includes(0)) throw new Quarantine(`${label}: binary content in an HTML chunk`);
+      changedBytes.set(part, Buffer.from(htmlToText(data.toString('utf8')), 'utf8'));
+      newTypes.set(part, 'text/plain');
+      removed.push(`${label}: HTML chunk converted to plain text (scripts, styles, forms and embedded content dropped)`);
+    } else if (t === 'text/plain') {
+      if (data.includes(0)) throw new Quarantine(`${label}: binary content in a text chunk`);
+    } else drop(part, `imported chunk of type ${t || 'unknown'} (MHT, XML or other formats are not imported)`);
+  }
+
   // Binary workbooks (xlsb) list their sheets in workbook.bin by position: a macro or dialog sheet is
   // replaced by an empty worksheet in the same place, so every sheet index stays right.
   const replaced = new Map<string, string>();
-  const extraParts: ZipEntry[] = [];
-  const newDataEarly = new Map<string, Buffer>();
+  const added: { name: string; data: Buffer; type: string }[] = [];
   if (binaryWorkbook) {
-    const wbRels = byName.get(`xl/_rels/${path.posix.basename(mainPart)}.rels`)?.data.toString('utf8') ?? '';
+    const wbRels = rels.get(relsOf(mainPart)) ?? [];
     let n = 0;
-    for (const rel of wbRels.match(/<Relationship\b[^>]*>/g) ?? []) {
-      if (!/\/(xlMacrosheet|xlIntlMacrosheet|dialogsheet)"/.test(rel)) continue;
-      const part = resolveTarget(`xl/_rels/${path.posix.basename(mainPart)}.rels`, attr(rel, 'Target') ?? '');
-      if (!byName.has(part)) continue;
+    for (const r of wbRels) {
+      if (!/^(xlMacrosheet|xlIntlMacrosheet|dialogsheet)$/.test(relKind(r.type)) || r.external) continue;
+      const part = real(r.part);
+      if (!part) continue;
       const target = `xl/worksheets/removed-macro-sheet${++n}.bin`;
       replaced.set(part, target);
-      extraParts.push({ name: target, data: BLANK_XLSB_SHEET });
-      drop.set(part, 'XLM (Excel 4) macro sheet');
+      added.push({ name: target, data: BLANK_XLSB_SHEET, type: 'application/vnd.ms-excel.worksheet' });
+      drop(part, '');
       removed.push(`macro sheet ${part} replaced by an empty worksheet (the binary workbook keeps its sheet list)`);
+      r.el.setAttribute('Type', 'http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet');
+      r.el.setAttribute('Target', path.posix.relative(path.posix.dirname(mainPart), target));
+      changedXml.set(relsOf(mainPart), doc(relsOf(mainPart)));
     }
-    for (const [part, why] of [...drop]) {
+    for (const [part, why] of [...dropped]) {
       if (!/DDE link|external workbook/.test(why)) continue;
-      const sbt = supBookType(byName.get(part)!.data);
+      const sbt = supBookType(pkg.parts.get(part)!);
       if (sbt === 1) throw new Quarantine(`DDE link (${part}) inside a binary workbook: the program and topic sit in binary records that cannot be rewritten safely`);
       // An external workbook or OLE link: the part stays (the workbook lists it); its external target is removed below, so it points nowhere.
-      drop.delete(part);
-      const rels = `${path.posix.dirname(part)}/_rels/${path.posix.basename(part)}.rels`;
-      drop.delete(rels);
+      dropped.delete(part);
     }
     if (replaced.size) {
-      const r = disableAutoNames(byName.get(mainPart)!.data);
+      const r = disableAutoNames(pkg.parts.get(mainPart)!);
       if (r.names.length) {
-        newDataEarly.set(mainPart, r.data);
+        changedBytes.set(mainPart, r.data);
         removed.push(...r.names.map((x) => `defined name ${x} disabled (renamed in place, builtin flag cleared)`));
       }
     }
   }
-  for (const [n, why] of drop) if (!why.startsWith('relationships of') && !replaced.has(n)) removed.push(`${why}: ${n}`);
+  const still = reach((p) => dropped.has(p));
+  for (const p of reachable) if (!still.has(p) && !dropped.has(p)) drop(p, '');
+  // The relationships of a removed part go with it.
+  for (const n of [...dropped.keys()]) {
+    const rn = real(relsOf(n));
+    if (rn) dropped.set(rn, '');
+  }
+  for (const [n, why] of dropped) if (why) removed.push(`${why}: ${n}`);
 
-  // Relationships: drop those to removed parts and every external one except hyperlinks.
-  const removedRelIds = new Map<string, Set<string>>(); // owner part → rel ids
-  const newData = newDataEarly;
-  for (const e of entries) {
-    if (!e.name.endsWith('.rels') || drop.has(e.name)) continue;
-    const owner = relsOwner(e.name);
-    let xml = e.data.toString('utf8');
-    let changed = false;
-    xml = xml.replace(/<Relationship\b[^>]*?(\/>|>\s*<\/Relationship>)/g, (rel) => {
-      const id = attr(rel, 'Id') ?? '';
-      const type = attr(rel, 'Type') ?? '';
-      const target = attr(rel, 'Target') ?? '';
-      const external = (attr(rel, 'TargetMode') ?? '').toLowerCase() === 'external';
+  // 4. Relationships out: to removed or missing parts, active types, every external one except hyperlinks.
+  const removedIds = new Map<string, Set<string>>(); // owner part → relationship ids
+  for (const [relsName, list] of rels) {
+    if (dropped.has(relsName)) continue;
+    const owner = relsOwner(relsName);
+    for (const r of list) {
+      if (replaced.has(real(r.part) ?? '')) continue;
       let why: string | undefined;
-      const resolved = external ? '' : resolveTarget(e.name, target);
-      if (replaced.has(resolved)) {
-        changed = true;
-        const to = path.posix.relative(path.posix.dirname(owner), replaced.get(resolved)!);
-        return rel.replace(/Type="[^"]*"/, 'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"').replace(/Target="[^"]*"/, `Target="${to}"`);
-      }
-      if (external && !/\/hyperlink$/.test(type)) why = `external relationship ${type.split('/').pop()} → ${target.slice(0, 100)}`;
-      else if (!external && drop.has(resolveTarget(e.name, target))) why = '';
-      if (why === undefined) return rel;
+      const k = relKind(r.type);
+      if (r.external) {
+        if (k !== 'hyperlink') why = `external relationship ${k} → ${r.target.slice(0, 100)}`;
+      } else if (!real(r.part)) {
+        if (ACTIVE_RELS[k] || k === 'aFChunk' || !SAFE_RELS.has(k)) why = `relationship ${k} to a missing part ${r.part}`;
+      } else if (dropped.has(real(r.part)!)) why = '';
+      if (why === undefined) continue;
       if (why) removed.push(`${why} (from ${owner || 'package'})`);
-      const set = removedRelIds.get(owner) ?? new Set<string>();
-      set.add(id);
-      removedRelIds.set(owner, set);
-      changed = true;
-      return '';
-    });
-    if (changed) newData.set(e.name, Buffer.from(xml, 'utf8'));
+      remove(r.el);
+      changedXml.set(relsName, doc(relsName));
+      const set = removedIds.get(owner) ?? new Set<string>();
+      set.add(r.id);
+      removedIds.set(owner, set);
+    }
   }
 
-  // Parts that referenced removed relationships, and Word/Excel active content inside parts.
+  // 5. Every kept XML part: parsed; elements pointing at removed relationships go; fields, formulas, framesets.
   const removedSheets: string[] = [];
-  for (const e of entries) {
+  for (const name of pkg.parts.keys()) {
     checkTime(budget);
-    if (drop.has(e.name) || !/\.xml$/i.test(e.name) || e.name === '[Content_Types].xml') continue;
-    let xml = (newData.get(e.name) ?? e.data).toString('utf8');
-    const before = xml;
-    const ids = removedRelIds.get(e.name);
+    if (dropped.has(name) || name.endsWith('.rels') || changedBytes.has(name)) continue;
+    const t = pkg.typeOf(name) ?? '';
+    if (!isXmlType(t, name)) continue;
+    const d = doc(name);
+    const rootEl = d.documentElement!;
+    let all = elements(rootEl);
+    let changed = false;
+    const ids = removedIds.get(name);
     if (ids?.size) {
-      for (const id of ids) {
-        const q = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        // Self-closing references that would dangle: OLE objects, ActiveX controls, templates, external references, sheets.
-        xml = xml.replace(new RegExp(`<(o:OLEObject|w:control|w:attachedTemplate|externalReference|sheet|oleObject|control)\\b[^>]*\\br:id\\s*=\\s*"${q}"[^>]*/>`, 'g'), (el) => {
-          if (el.startsWith('<sheet')) removedSheets.push(decodeXml(attr(el, 'name') ?? ''));
-          return '';
-        });
-        xml = xml.replace(new RegExp(`<(oleObject|control)\\b[^>]*\\br:id\\s*=\\s*"${q}"[^>]*>[\\s\\S]*?</\\1>`, 'g'), '');
+      for (const el of all) {
+        for (let i = el.attributes.length - 1; i >= 0; i--) {
+          const a = el.attributes.item(i)!;
+          if (!NS.r.includes(a.namespaceURI as (typeof NS.r)[number]) || !ids.has(a.value)) continue;
+          if (is(el, NS.x, 'sheet')) removedSheets.push(attr(el, '', 'name') ?? '');
+          remove(el);
+          changed = true;
+          break;
+        }
       }
-      xml = xml.replace(/<externalReferences>\s*<\/externalReferences>/g, '').replace(/<oleObjects>\s*<\/oleObjects>/g, '').replace(/<controls>\s*<\/controls>/g, '');
+      // Containers left empty would make the part invalid.
+      for (const el of elements(rootEl)) {
+        if ((is(el, NS.x, ['externalReferences', 'oleObjects', 'controls']) || is(el, NS.p, ['embeddedFontLst'])) && childElements(el).length === 0) remove(el);
+        else if (is(el, NS.p, 'embeddedFont') && !childElements(el).some((c) => !is(c, NS.p, 'font'))) remove(el);
+      }
+      all = elements(rootEl);
     }
-    if (kind.family === 'word') {
-      const r = neutraliseWordFields(xml);
-      xml = r.xml;
-      removed.push(...r.found.map((f) => `${f} in ${e.name}`));
+    const fields = neutraliseWordFields(rootEl, all);
+    if (fields.length) {
+      removed.push(...fields.map((f) => `${f} in ${name}`));
+      changed = true;
+      all = elements(rootEl);
     }
-    if (kind.family === 'excel' && /^xl\/worksheets\//.test(e.name)) {
-      const r = neutraliseDdeFormulas(xml);
-      xml = r.xml;
-      removed.push(...r.found.map((f) => `${f} in ${e.name}`));
+    if (kind.family === 'excel') {
+      const f = neutraliseDdeFormulas(rootEl, all);
+      if (f.length) {
+        removed.push(...f.map((x) => `${x} in ${name}`));
+        changed = true;
+      }
     }
-    if (xml !== before) newData.set(e.name, Buffer.from(xml, 'utf8'));
+    for (const el of all) {
+      if (is(el, NS.w, 'frameset') && el.parentNode) {
+        removed.push(`frameset (frames load other documents) in ${name}`);
+        remove(el);
+        changed = true;
+      }
+    }
+    if (changed) changedXml.set(name, d);
   }
   // Workbook: Auto_Open-style names and names that point into removed sheets.
   if (kind.family === 'excel' && !binaryWorkbook) {
-    const wb = (newData.get(mainPart) ?? byName.get(mainPart)!.data).toString('utf8');
-    const out = wb
-      .replace(/<definedName\b[^>]*>([\s\S]*?)<\/definedName>/g, (el, body) => {
-        const name = decodeXml(attr(el, 'name') ?? '');
-        const refs = decodeXml(body);
-        const auto = /^_xlnm\.(Auto_Open|Auto_Close|Auto_Activate|Auto_Deactivate)/i.test(name) || /^Auto_(Open|Close)/i.test(name);
-        const intoRemoved = removedSheets.some((s) => s && (refs.includes(`'${s}'!`) || refs.includes(`${s}!`)));
-        if (!auto && !intoRemoved) return el;
-        removed.push(`defined name ${name} (${refs.slice(0, 40)})`);
-        return '';
-      })
-      .replace(/<definedNames>\s*<\/definedNames>/g, '');
-    if (out !== wb) newData.set(mainPart, Buffer.from(out, 'utf8'));
+    const d = doc(mainPart);
+    let changed = false;
+    for (const el of elements(d.documentElement!)) {
+      if (!is(el, NS.x, 'definedName')) continue;
+      const name = attr(el, '', 'name') ?? '';
+      const refs = textOf(el);
+      const intoRemoved = removedSheets.some((s) => s && (refs.includes(`'${s}'!`) || refs.includes(`${s}!`)));
+      if (!AUTO_NAME.test(name) && !intoRemoved) continue;
+      removed.push(`defined name ${name} (${refs.slice(0, 40)})`);
+      remove(el);
+      changed = true;
+    }
+    for (const el of elements(d.documentElement!)) if (is(el, NS.x, 'definedNames') && childElements(el).length === 0) remove(el);
+    if (changed) changedXml.set(mainPart, d);
   }
-  if (removed.length === 0) return { removed: [], type: `ooxml/${kind.ext}` };
+  if (kind.macro && kind.plain) {
+    newTypes.set(mainPart, kind.plain);
+    removed.push(`macro-enabled type .${kind.ext} → .${kind.plainExt} (main content type ${kind.plain.split('.').slice(-2).join('.')})`);
+  }
+  return { removed, dropped: new Set(dropped.keys()), changedXml, changedBytes, added, newTypes, kind, mainPart };
+}
 
-  // Content types: no overrides for removed parts; macro-enabled main type → plain.
-  for (const n of drop.keys()) types = types.replace(new RegExp(`<Override\\b[^>]*PartName\\s*=\\s*"/${n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*/>`, 'i'), '');
-  if (kind.macro && kind.plain && mainType) {
-    types = types.split(mainType).join(kind.plain);
-    removed.push(`macro-enabled content type ${kind.ext} → ${kind.plainExt}`);
+function rethrow(label: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof Quarantine) throw new Quarantine(`${label}: ${e.reason}`);
+    throw e;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip packages.
+
+/** Default content-type mappings that make a package able to hold active content. */
+const ACTIVE_DEFAULT = /vbaproject|vbadata|keymapcustomizations|attachedtoolbars|activex|oleobject|macrosheet/;
+
+export async function sanitizeOoxml(buf: Buffer, budget: Budget, entriesIn: ZipEntry[] | undefined, nested: Nested): Promise<FamilyResult> {
+  const entries = entriesIn ?? readZip(buf, budget, 'Office document');
+  const ct = entries.find((e) => e.name === '[Content_Types].xml');
+  if (!ct) throw new Quarantine('not an Office document: [Content_Types].xml is missing');
+  const typesDoc = parseXml(ct.data, 'Office document part [Content_Types].xml');
+  const typesRoot = typesDoc.documentElement!;
+  if (!is(typesRoot, NS.types, 'Types')) throw new Quarantine(`malformed Office document: [Content_Types].xml has root ${typesRoot.tagName}`);
+  const defaults = new Map<string, string>();
+  const overrides = new Map<string, string>();
+  for (const el of childElements(typesRoot)) {
+    if (is(el, NS.types, 'Default')) defaults.set((attr(el, '', 'Extension') ?? '').toLowerCase(), (attr(el, '', 'ContentType') ?? '').toLowerCase());
+    else if (is(el, NS.types, 'Override')) overrides.set((attr(el, '', 'PartName') ?? '').replace(/^\//, '').toLowerCase(), (attr(el, '', 'ContentType') ?? '').toLowerCase());
+    else throw new Quarantine(`malformed Office document: unexpected element ${el.tagName} in [Content_Types].xml`);
   }
-  for (const p of extraParts) types = types.replace('</Types>', `<Override PartName="/${p.name}" ContentType="application/vnd.ms-excel.worksheet"/></Types>`);
-  newData.set('[Content_Types].xml', Buffer.from(types, 'utf8'));
-  const out: ZipEntry[] = [];
-  const ordered = [entries.find((e) => e.name === '[Content_Types].xml')!, ...entries.filter((e) => e.name !== '[Content_Types].xml')];
-  for (const e of ordered) if (!drop.has(e.name)) out.push({ ...e, data: newData.get(e.name) ?? e.data });
-  out.push(...extraParts);
-  return { removed, output: writeZip(out), extension: kind.macro ? kind.plainExt : kind.ext, type: `ooxml/${kind.ext}` };
+  const typeOf = (name: string) => overrides.get(name.toLowerCase()) ?? defaults.get(path.posix.extname(name).slice(1).toLowerCase());
+  const parts = new Map<string, Buffer>();
+  for (const e of entries) {
+    if (e.name === '[Content_Types].xml' || e.name.endsWith('/')) continue;
+    if (e.name.split('/').includes('..') || e.name.startsWith('/')) throw new Quarantine(`malformed Office document: part name "${e.name}" escapes the package`);
+    parts.set(e.name, e.data);
+  }
+  const r = await sanitizePackage({ parts, typeOf, what: 'Office document' }, budget, nested);
+
+  // Content types: no overrides for removed parts, no active default mappings, the new types.
+  let typesChanged = false;
+  const byLower = new Map([...parts.keys()].map((p) => [p.toLowerCase(), p]));
+  for (const el of childElements(typesRoot)) {
+    if (is(el, NS.types, 'Override')) {
+      const name = (attr(el, '', 'PartName') ?? '').replace(/^\//, '');
+      const real = byLower.get(name.toLowerCase());
+      if (real && r.dropped.has(real)) {
+        remove(el);
+        typesChanged = true;
+      } else if (real && r.newTypes.has(real)) {
+        el.setAttribute('ContentType', r.newTypes.get(real)!);
+        r.newTypes.delete(real);
+        typesChanged = true;
+      } else if (!real && ACTIVE_DEFAULT.test((attr(el, '', 'ContentType') ?? '').toLowerCase())) {
+        r.removed.push(`content-type mapping for a missing active part ${name}`);
+        remove(el);
+        typesChanged = true;
+      }
+    }
+  }
+  for (const [part, type] of r.newTypes) {
+    const o = typesDoc.createElementNS(NS.types, 'Override');
+    o.setAttribute('PartName', `/${part}`);
+    o.setAttribute('ContentType', type);
+    typesRoot.appendChild(o);
+    overrides.set(part.toLowerCase(), type);
+    typesChanged = true;
+  }
+  r.newTypes.clear();
+  // Default mappings to active or macro-enabled types go when no kept part relies on them (those that did were removed or got an Override).
+  for (const el of childElements(typesRoot)) {
+    if (!is(el, NS.types, 'Default')) continue;
+    const t = (attr(el, '', 'ContentType') ?? '').toLowerCase();
+    if (!(ACTIVE_DEFAULT.test(t) || typeReason(t) || (/macroenabled/.test(t) && !MAIN_TYPES[t]))) continue;
+    const ext = (attr(el, '', 'Extension') ?? '').toLowerCase();
+    const used = [...parts.keys()].some((p) => !r.dropped.has(p) && path.posix.extname(p).slice(1).toLowerCase() === ext && !overrides.has(p.toLowerCase()));
+    if (used) continue;
+    r.removed.push(`content-type mapping .${attr(el, '', 'Extension')} → ${attr(el, '', 'ContentType')}`);
+    remove(el);
+    typesChanged = true;
+  }
+  for (const p of r.added) {
+    const o = typesDoc.createElementNS(NS.types, 'Override');
+    o.setAttribute('PartName', `/${p.name}`);
+    o.setAttribute('ContentType', p.type);
+    typesRoot.appendChild(o);
+    typesChanged = true;
+  }
+  if (r.removed.length === 0) return { removed: [], type: `ooxml/${r.kind.ext}` };
+
+  const out: ZipEntry[] = [typesChanged ? { name: ct.name, data: serializeXml(typesDoc) } : ct];
+  for (const e of entries) {
+    if (e === ct || r.dropped.has(e.name)) continue;
+    const x = r.changedXml.get(e.name);
+    const b = r.changedBytes.get(e.name);
+    // Unchanged parts keep their compressed bytes (writeZip reuses them).
+    out.push(x ? { name: e.name, data: serializeXml(x) } : b ? { name: e.name, data: b } : e);
+  }
+  out.push(...r.added.map((p) => ({ name: p.name, data: p.data })));
+  return { removed: r.removed, output: writeZip(out), extension: r.kind.macro ? r.kind.plainExt : r.kind.ext, type: `ooxml/${r.kind.ext}` };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AuditRecord, sanitize } from './engine';
+import { AuditRecord, ENGINE, sanitize } from './engine';
 import { DEFAULT_LIMITS, Limits } from './types';
 
 /**
@@ -74,7 +74,7 @@ export async function processJob(job: Job, store: ObjectStore, targets: Targets,
   const body = await store.get(job.bucket, job.key);
   const day = new Date().toISOString().slice(0, 10);
   if (!body) {
-    const record: AuditRecord = { input: { name: job.key, sha256: '', bytes: 0 }, type: 'unknown', removed: [], verdict: 'quarantined', reason: 'the object no longer exists in the inbound bucket (deleted before it was sanitized)', engine: { name: 'three-tier-cdr', version: '1.0.0' }, durationMs: 0, at: new Date().toISOString() };
+    const record: AuditRecord = { input: { name: job.key, sha256: '', bytes: 0 }, type: 'unknown', removed: [], verdict: 'quarantined', reason: 'the object no longer exists in the inbound bucket (deleted before it was sanitized)', engine: ENGINE, durationMs: 0, at: new Date().toISOString() };
     await store.put(targets.auditBucket, `${targets.auditPrefix}${day}/${randomUUID()}.json`, Buffer.from(JSON.stringify({ ...record, bucket: job.bucket, key: job.key })), 'application/json');
     return record;
   }

@@ -149,3 +149,153 @@ export const RTF_WITH_OBJECTS = Buffer.from(
     '\\par{\\*\\datastore 0105000002000000}After.\\par}',
   'latin1',
 );
+
+const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
+const R = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+const RT = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+const XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
+
+/**
+ * A Word package from its parts: `document` is the body XML (inside w:body),
+ * `rels` the document's relationships as [id, type (last segment or full URI), target, external?],
+ * `overrides` extra content types by part name, `parts` extra parts.
+ */
+export function docxOf(opts: {
+  document: string;
+  rels?: [string, string, string, boolean?][];
+  overrides?: Record<string, string>;
+  defaults?: Record<string, string>;
+  parts?: Record<string, Buffer | string>;
+  mainType?: string;
+  rootRels?: string;
+}): Buffer {
+  const mainType = opts.mainType ?? 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml';
+  const defaults = { rels: 'application/vnd.openxmlformats-package.relationships+xml', xml: 'application/xml', ...(opts.defaults ?? {}) };
+  const ct = `${XML_DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">${Object.entries(defaults).map(([e, t]) => `<Default Extension="${e}" ContentType="${t}"/>`).join('')}<Override PartName="/word/document.xml" ContentType="${mainType}"/>${Object.entries(opts.overrides ?? {}).map(([p, t]) => `<Override PartName="/${p}" ContentType="${t}"/>`).join('')}</Types>`;
+  const rootRels = `${XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${RT}/officeDocument" Target="word/document.xml"/>${opts.rootRels ?? ''}</Relationships>`;
+  const docRels = `${XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${(opts.rels ?? []).map(([id, type, target, ext]) => `<Relationship Id="${id}" Type="${type.includes('/') ? type : `${RT}/${type}`}" Target="${target}"${ext ? ' TargetMode="External"' : ''}/>`).join('')}</Relationships>`;
+  const doc = `${XML_DECL}<w:document xmlns:w="${W}" xmlns:r="${R}"><w:body>${opts.document}<w:sectPr/></w:body></w:document>`;
+  const files: Record<string, Buffer> = {
+    '[Content_Types].xml': Buffer.from(ct),
+    '_rels/.rels': Buffer.from(rootRels),
+    'word/document.xml': Buffer.from(doc),
+    'word/_rels/document.xml.rels': Buffer.from(docRels),
+  };
+  for (const [n, b] of Object.entries(opts.parts ?? {})) files[n] = Buffer.isBuffer(b) ? b : Buffer.from(b);
+  return zipOf(files);
+}
+
+const para = (text: string) => `<w:p><w:r><w:t xml:space="preserve">${text}</w:t></w:r></w:p>`;
+const ddeField = (instr: string) => `<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve">${instr}</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>result</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`;
+
+/** A docx importing an RTF with an OLE object (and a DDE field) through w:altChunk. */
+export function docxWithAltChunkRtf(): Buffer {
+  return docxOf({
+    document: `${para('Before the chunk.')}<w:altChunk r:id="rIdChunk"/>${para('After the chunk.')}`,
+    rels: [['rIdChunk', 'aFChunk', 'afchunk.rtf']],
+    defaults: { rtf: 'application/rtf' },
+    parts: { 'word/afchunk.rtf': RTF_WITH_OBJECTS },
+  });
+}
+
+/** A docx importing HTML (with a script) and MHT through altChunk. */
+export function docxWithAltChunkHtmlMht(): Buffer {
+  return docxOf({
+    document: `${para('Intro.')}<w:altChunk r:id="rIdHtml"/><w:altChunk r:id="rIdMht"/>`,
+    rels: [
+      ['rIdHtml', 'aFChunk', 'chunk.htm'],
+      ['rIdMht', 'aFChunk', 'chunk.mht'],
+    ],
+    defaults: { htm: 'text/html', mht: 'message/rfc822' },
+    parts: { 'word/chunk.htm': '<html><body><p>Imported text</p><script>alert(1)</script></body></html>', 'word/chunk.mht': 'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n<script>x()</script>\r\n--b--\r\n' },
+  });
+}
+
+/** A docx importing another docx (which carries a DDE field and a VBA project) through altChunk. */
+export function docxWithAltChunkDocx(): Buffer {
+  const inner = docxOf({
+    document: ddeField('DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"'),
+    mainType: 'application/vnd.ms-word.document.macroEnabled.main+xml',
+    rels: [['rIdVba', 'http://schemas.microsoft.com/office/2006/relationships/vbaProject', 'vbaProject.bin']],
+    defaults: { bin: 'application/vnd.ms-office.vbaProject' },
+    parts: { 'word/vbaProject.bin': Buffer.from('not really a VBA project') },
+  });
+  return docxOf({
+    document: `${para('Outer.')}<w:altChunk r:id="rIdDoc"/>`,
+    rels: [['rIdDoc', 'aFChunk', 'inner.docm']],
+    defaults: { docm: 'application/vnd.ms-word.document.macroEnabled.12' },
+    parts: { 'word/inner.docm': inner },
+  });
+}
+
+/**
+ * A docx with every other import: a sub-document, a frameset with a source,
+ * a glossary document carrying a DDE field, an obfuscated embedded font, an
+ * SVG picture, a part of an unknown type, an unknown relationship type, a
+ * simple DDE field and a field whose type a nested QUOTE field computes.
+ */
+export function docxWithImports(): Buffer {
+  const glossary = `${XML_DECL}<w:glossaryDocument xmlns:w="${W}"><w:docParts><w:docPart><w:docPartBody>${ddeField('DDE cmd "/c calc" x')}</w:docPartBody></w:docPart></w:docParts></w:glossaryDocument>`;
+  const web = `${XML_DECL}<w:webSettings xmlns:w="${W}" xmlns:r="${R}"><w:frameset><w:frame><w:sourceFileName r:id="rIdFrame"/></w:frame></w:frameset></w:webSettings>`;
+  const fonts = `${XML_DECL}<w:fonts xmlns:w="${W}" xmlns:r="${R}"><w:font w:name="Evil"><w:embedRegular r:id="rIdFont" w:fontKey="{00000000-0000-0000-0000-000000000000}"/></w:font></w:fonts>`;
+  const computed = `<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>QUOTE 68 68 69</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r><w:r><w:instrText xml:space="preserve"> cmd "/c calc"</w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`;
+  return docxOf({
+    document: `${para('Main text.')}<w:p><w:subDoc r:id="rIdSub"/></w:p><w:p><w:fldSimple w:instr=" DDEAUTO cmd &quot;/c calc&quot;"><w:r><w:t>simple</w:t></w:r></w:fldSimple></w:p>${computed}<w:p><w:r><w:drawing><w:customData r:id="rIdOdd"/></w:drawing></w:r></w:p>`,
+    rels: [
+      ['rIdSub', 'subDocument', 'sub.docx'],
+      ['rIdWeb', 'webSettings', 'webSettings.xml'],
+      ['rIdFonts', 'fontTable', 'fontTable.xml'],
+      ['rIdGloss', 'glossaryDocument', 'glossary/document.xml'],
+      ['rIdOdd', 'http://example.com/relationships/mystery', 'mystery.bin'],
+      ['rIdSvg', 'image', 'media/pic.svg'],
+    ],
+    overrides: {
+      'word/webSettings.xml': 'application/vnd.openxmlformats-officedocument.wordprocessingml.webSettings+xml',
+      'word/fontTable.xml': 'application/vnd.openxmlformats-officedocument.wordprocessingml.fontTable+xml',
+      'word/glossary/document.xml': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document.glossary+xml',
+      'word/sub.docx': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      'word/mystery.bin': 'application/x-mystery',
+    },
+    defaults: { odttf: 'application/vnd.openxmlformats-officedocument.obfuscatedFont', svg: 'image/svg+xml' },
+    parts: {
+      'word/webSettings.xml': web,
+      'word/_rels/webSettings.xml.rels': `${XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rIdFrame" Type="${RT}/frame" Target="file:///c:/evil/frame.docx" TargetMode="External"/></Relationships>`,
+      'word/fontTable.xml': fonts,
+      'word/_rels/fontTable.xml.rels': `${XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rIdFont" Type="${RT}/font" Target="fonts/font1.odttf"/></Relationships>`,
+      'word/fonts/font1.odttf': Buffer.alloc(64, 7),
+      'word/glossary/document.xml': glossary,
+      'word/sub.docx': docxOf({ document: para('sub') }),
+      'word/mystery.bin': Buffer.from('?'),
+      'word/media/pic.svg': '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    },
+  });
+}
+
+/** A .docm with no VBA part at all, but a dangling vbaProject mapping and relationship. */
+export function docmWithoutMacros(): Buffer {
+  return docxOf({
+    document: para('No macros here.'),
+    mainType: 'application/vnd.ms-word.document.macroEnabled.main+xml',
+    defaults: { bin: 'application/vnd.ms-office.vbaProject' },
+    rels: [['rIdVba', 'http://schemas.microsoft.com/office/2006/relationships/vbaProject', 'vbaProject.bin']],
+  });
+}
+
+/** An xlsx with DDE formulas: a plain cell, a shared formula and a defined name, written as Excel writes them. */
+export function xlsxWithDdeFormulas(): Buffer {
+  const X = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const ct = `${XML_DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`;
+  const rels = `${XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${RT}/officeDocument" Target="xl/workbook.xml"/></Relationships>`;
+  const wbRels = `${XML_DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${RT}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`;
+  const wb = `${XML_DECL}<workbook xmlns="${X}" xmlns:r="${R}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets><definedNames><definedName name="Payload">cmd|' /c calc'!A0</definedName><definedName name="Plain">Sheet1!$A$1</definedName></definedNames></workbook>`;
+  const sheet = `${XML_DECL}<worksheet xmlns="${X}"><sheetData><row r="1"><c r="A1"><f>cmd|' /c calc'!A0</f><v>0</v></c><c r="B1"><v>42</v></c><c r="C1"><f>SUM(B1,1)</f><v>43</v></c></row><row r="2"><c r="A2"><f t="shared" ref="A2:A3" si="0">msexcel|'\\..\\..\\..\\Windows\\System32\\cmd.exe /c calc'!''</f><v>0</v></c></row><row r="3"><c r="A3"><f t="shared" si="0"/><v>0</v></c></row></sheetData></worksheet>`;
+  return zipOf({ '[Content_Types].xml': Buffer.from(ct), '_rels/.rels': Buffer.from(rels), 'xl/workbook.xml': Buffer.from(wb), 'xl/_rels/workbook.xml.rels': Buffer.from(wbRels), 'xl/worksheets/sheet1.xml': Buffer.from(sheet) });
+}
+
+/** Word 2003 XML with a DDE field written with prefix `x` for WordML and a simple field. */
+export function word2003Xml(): Buffer {
+  return Buffer.from(
+    `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><?mso-application progid="Word.Document"?><x:wordDocument xmlns:x="http://schemas.microsoft.com/office/word/2003/wordml"><x:body><x:p><x:r><x:fldChar x:fldCharType="begin"/></x:r><x:r><x:instrText>DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"</x:instrText></x:r><x:r><x:fldChar x:fldCharType="end"/></x:r></x:p><x:p><x:fldSimple x:instr="DDE cmd x"><x:r><x:t>s</x:t></x:r></x:fldSimple></x:p></x:body></x:wordDocument>`,
+    'utf8',
+  );
+}

@@ -1,0 +1,121 @@
+import { attr, elements, is, NS, remove, textOf, unwrap, XElement } from './xml';
+
+/**
+ * Rules over parsed Office XML, shared by the package (OOXML) and flat XML
+ * families. Everything is matched on the DOM by namespace URI and local
+ * name, so prefixes, quoting, character references, CDATA, comments and
+ * whitespace make no difference.
+ */
+
+/**
+ * Field types that run another program, a macro, or pull content from
+ * another file or address into the document. Word takes the first word of
+ * the field code as its type, case-insensitively, after spaces (and quotes).
+ */
+export const DANGEROUS_FIELD = /^[\s"]*(DDEAUTO|DDE|MACROBUTTON|INCLUDETEXT|INCLUDEPICTURE|INCLUDE|IMPORT|LINK)(?![A-Za-z0-9_])/i;
+
+interface Field {
+  begin: XElement;
+  separate?: XElement;
+  end?: XElement;
+  /** The field's own instruction text (nested fields excluded), as Word joins it. */
+  instr: string;
+  /** The field's type comes from a nested field (`{ {QUOTE 68 68 69} ... }`): Word computes it at run time. */
+  computedType: boolean;
+  /** Every node of the instruction: own instrText, and nested fields inside the instruction whole. */
+  nodes: XElement[];
+}
+
+/**
+ * Complex fields (fldChar begin/separate/end with instrText, in any number of
+ * runs and paragraphs, nested) and simple fields (fldSimple/@instr) whose
+ * type is dangerous, or computed by a nested field, are taken out: the field
+ * code goes (begin, instruction, separate, end), the result text stays as
+ * plain text. Works for WordprocessingML (transitional and strict) and Word
+ * 2003 XML alike.
+ */
+export function neutraliseWordFields(root: XElement, all: XElement[] = elements(root)): string[] {
+  const found: string[] = [];
+  const stack: Field[] = [];
+  const kill: XElement[] = [];
+  const close = (f: Field) => {
+    const parent = stack[stack.length - 1];
+    const instr = f.instr.trim();
+    const dangerous = DANGEROUS_FIELD.test(f.instr) || f.computedType;
+    if (dangerous) {
+      const kw = DANGEROUS_FIELD.exec(f.instr)?.[1]?.toUpperCase();
+      found.push(kw ? `Word field "${kw}" (${instr.slice(0, 80)})` : `Word field whose type is computed by a nested field (${instr.slice(0, 80) || 'no text of its own'})`);
+      kill.push(f.begin, ...f.nodes);
+      if (f.separate) kill.push(f.separate);
+      if (f.end) kill.push(f.end);
+    }
+    // A nested field inside its parent's instruction is part of that instruction.
+    if (parent && !parent.separate) parent.nodes.push(f.begin, ...f.nodes, ...(f.separate ? [f.separate] : []), ...(f.end ? [f.end] : []));
+  };
+  for (const el of all) {
+    if (!is(el, NS.w, ['fldChar', 'instrText', 'delInstrText', 'fldSimple'])) continue;
+    const top = stack[stack.length - 1];
+    if (el.localName === 'fldChar') {
+      const t = attr(el, NS.w, 'fldCharType');
+      if (t === 'begin') {
+        if (top && !top.separate && !top.instr.trim()) top.computedType = true;
+        stack.push({ begin: el, instr: '', computedType: false, nodes: [] });
+      } else if (t === 'separate') {
+        if (top && !top.separate) top.separate = el;
+      } else if (t === 'end') {
+        const f = stack.pop();
+        if (f) {
+          f.end = el;
+          close(f);
+        }
+      }
+    } else if (el.localName === 'fldSimple') {
+      const instr = attr(el, NS.w, 'instr') ?? '';
+      if (DANGEROUS_FIELD.test(instr)) {
+        found.push(`Word simple field "${DANGEROUS_FIELD.exec(instr)![1].toUpperCase()}" (${instr.trim().slice(0, 80)})`);
+        unwrap(el);
+      }
+      if (top && !top.separate) top.nodes.push(el);
+    } else if (top && !top.separate) {
+      top.instr += textOf(el);
+      top.nodes.push(el);
+    }
+  }
+  // Fields never closed: judged on what they have (Word would not run them, but nothing dangerous may stay).
+  while (stack.length) close(stack.pop()!);
+  for (const el of kill) remove(el);
+  return found;
+}
+
+/** A formula that calls another program (DDE: `app|topic!item`): a pipe outside string literals. */
+export function isDdeFormula(formula: string): boolean {
+  return formula.replace(/"(?:[^"]|"")*"/g, '""').includes('|');
+}
+
+/**
+ * SpreadsheetML formulas: cell formulas (shared ones with every cell that
+ * uses them), defined names, conditional-format and validation formulas that
+ * call another program via DDE are removed; the cached cell values stay.
+ */
+export function neutraliseDdeFormulas(root: XElement, all: XElement[] = elements(root)): string[] {
+  const found: string[] = [];
+  const sharedIds = new Set<string>();
+  const sharedCells: XElement[] = [];
+  for (const el of all) {
+    if (!is(el, NS.x, ['f', 'definedName', 'formula', 'formula1', 'formula2'])) continue;
+    const text = textOf(el);
+    if (el.localName === 'f' && attr(el, '', 't') === 'shared') sharedCells.push(el);
+    if (!isDdeFormula(text)) continue;
+    found.push(`DDE formula ${text.trim().slice(0, 80)}`);
+    if (el.localName === 'f') {
+      if (attr(el, '', 't') === 'shared' && attr(el, '', 'si') !== undefined) sharedIds.add(attr(el, '', 'si')!);
+      remove(el);
+    } else if (el.localName === 'definedName') remove(el);
+    else if (el.parentNode) remove(el.parentNode as XElement);
+  }
+  for (const el of sharedCells) if (sharedIds.has(attr(el, '', 'si') ?? '') && el.parentNode) remove(el);
+  return found;
+}
+
+/** Auto_Open-style names (run a macro when the workbook opens). */
+export const AUTO_NAME = /^(_xlnm\.)?Auto_(Open|Close|Activate|Deactivate)/i;
