@@ -37,6 +37,20 @@ export const pilot: ThreeTierConfigInput = {
         lgwan: { officeCidrs: ['192.168.20.0/24'], connection: { type: 'vpn', customerGatewayIp: '192.0.2.20', bgpAsn: 65020 } },
         internet: { officeCidrs: ['192.168.30.0/24'], connection: { type: 'vpn', customerGatewayIp: '192.0.2.30', bgpAsn: 65030 } },
       },
+      // The pickup page of sanitized files signs staff in itself at the municipality's identity provider
+      // (OpenID Connect, code flow with PKCE); the client secret stays in Secrets Manager. The IdP address is a
+      // placeholder in the LGWAN terminals' segment: put your IdP's addresses here (docs/pickup-identity.en.md).
+      pickup: {
+        url: 'https://pickup.city.chiyoda.lg.jp',
+        identity: {
+          mode: 'oidc',
+          issuer: 'https://idp.city.chiyoda.lg.jp/realms/staff',
+          clientId: 'three-tier-pickup',
+          clientSecretId: 'three-tier/131016/pickup-oidc-client',
+          allowedGroups: ['lgwan-staff'],
+          idpAddresses: ['192.168.20.10'],
+        },
+      },
       // 特定通信 (X5): the LGWAN connection and the destinations mynumber may reach.
       // Addresses are placeholders for the 中間サーバー platform and the LGWAN mail peer.
       specificCommunications: {

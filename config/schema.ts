@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { lgCodeProblem } from './codes';
 import { Cidr, isRfc1918, overlaps, parseCidr } from './cidr';
 import { subnetPlan } from './subnet-plan';
+import { pickupProblems, pickupSchema } from './pickup-schema';
 
 /**
  * The one schema every config passes through. Shape first (zod), then the
@@ -156,6 +157,8 @@ export const municipalitySchema = z.strictObject({
       lgwanMailServer: ipv4,
     })
     .optional(),
+  /** The pickup page of sanitized files in lgwan and how it knows who is asking (config/pickup-schema.ts); without it no page is deployed. */
+  pickup: pickupSchema.optional(),
   /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
@@ -428,6 +431,7 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
         else domains.set(`mail:${d}`, `municipalities[${i}] (${m.code})`);
       });
     }
+    if (m.pickup) for (const p of pickupProblems(m.pickup, m.cidrs.lgwan, m.terminals.lgwan?.officeCidrs ?? [])) issue(ctx, [...base, 'pickup', ...p.path], p.message);
     m.lgwanMailDomains.forEach((d, j) => {
       const owner = domains.get(d);
       if (owner !== undefined) {
