@@ -27,8 +27,9 @@ export const pilot: ThreeTierConfigInput = {
         transfer: '10.1.48.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
-      // Mail (X3, X4, the MX): the internet domain the MX accepts, and the LGWAN mail server in lgwan.
-      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.1.16.25' },
+      // Mail (X3, X4, the MX): the internet domain the MX accepts, the LGWAN mail server in lgwan, and the DKIM
+      // selector and Secrets Manager secret of the key that signs outbound mail (docs/mail-authentication.en.md).
+      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.1.16.25', dkim: { selector: 'tt2026', privateKeySecretId: 'three-tier/131016/dkim-tt2026' } },
       // Staff terminals per tier, each segment over its own VPN. The customer
       // gateway addresses are documentation placeholders (192.0.2.0/24): put
       // the office routers' public addresses here before deploying.
