@@ -7,7 +7,10 @@ import { LocalPath, startLocalPath } from '../lib/mail/local';
 import { buildMail } from '../lib/mail/samples';
 import { SENDER_AUTH_HEADER, stripForged } from '../lib/mail/sender-auth';
 import { Zone, zoneResolver } from '../lib/mail/stub-dns';
-import { dkimSigner } from '../lib/mail/dkim';
+import { dkimKeyFromSecretsManager, dkimSigner } from '../lib/mail/dkim';
+import { senderAuthFromEnv } from '../lib/mail/service';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { send, tmpdir, until } from './helpers/mail';
 
 /**
@@ -103,7 +106,7 @@ describe('sender authentication at the MX gateway', () => {
     assert.ok(logs.some((l) => /gateway: refused a message from <ceo@spoofed\.example>/.test(l)));
   });
 
-  test('DKIM body tampered (p=quarantine): delivered with "FAILED", dkim=fail in the line', async () => {
+  test('DKIM body tampered (p=quarantine): delivered with "FAILED"; the line shows the DKIM failure (body hash did not verify)', async () => {
     const plain = buildMail({ from: '<info@tamper.example>', to: [`kikaku@${MUNI}`], subject: 'tampered body', messageId: '<tampered@test>', text: '振込先の変更: https://www.example.jp/\n', charset: 'ISO-2022-JP' });
     const s = await signed(plain, 'tamper.example', keys.tamper.pem);
     assert.ok(s.includes('https://www.example.jp/'));
@@ -180,5 +183,27 @@ describe('sender authentication at the MX gateway', () => {
     assert.equal(v.results[0].signingDomain, MUNI);
     const foreign = buildMail({ from: 'x@elsewhere.example', to: ['someone@example.net'], subject: 'other', messageId: '<out-2@city>', text: 'x', charset: 'UTF-8' });
     assert.deepEqual(await dkimSigner({ selector: 'tt2026', privateKey: keys.city.pem, domains: [MUNI] })(foreign), foreign);
+  });
+});
+
+describe('mail authentication settings of the services', () => {
+  test('the gateway refuses an unknown DMARC action and a stub DNS zone outside the local path, naming the variable', () => {
+    assert.throws(() => senderAuthFromEnv({ MAIL_DMARC_REJECT_ACTION: 'drop' }, false), /MAIL_DMARC_REJECT_ACTION is "drop": set it to reject \(550 at SMTP time\) or quarantine/);
+    assert.throws(() => senderAuthFromEnv({ MAIL_DNS_ZONE: '/tmp/zone.json' }, false), /MAIL_DNS_ZONE is for the local mail path only/);
+    const o = senderAuthFromEnv({ MAIL_AUTHSERV_ID: 'mx.tokyo.pilot.three-tier', MAIL_ARC_TRUSTED_SEALERS: 'Lists.Example.org, ' }, false);
+    assert.deepEqual([o.authservId, o.dmarcRejectAction, o.arcTrustedSealers], ['mx.tokyo.pilot.three-tier', 'reject', ['lists.example.org']]);
+  });
+  test('the relay reads its DKIM key from Secrets Manager once, and refuses a key that is not RSA of at least 2048 bits', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: keys.city.pem });
+    const client = new SecretsManagerClient({ region: 'ap-northeast-1' });
+    assert.equal(await dkimKeyFromSecretsManager(client, 'three-tier/131016/dkim-tt2026'), keys.city.pem);
+    assert.deepEqual(sm.commandCalls(GetSecretValueCommand)[0].args[0].input, { SecretId: 'three-tier/131016/dkim-tt2026' });
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    sm.on(GetSecretValueCommand).resolves({ SecretString: small });
+    await assert.rejects(dkimKeyFromSecretsManager(client, 'weak'), /has 1024 bits; use at least 2048/);
+    sm.on(GetSecretValueCommand).resolves({ SecretString: 'not a key' });
+    await assert.rejects(dkimKeyFromSecretsManager(client, 'junk'), /not an RSA private key in PEM/);
+    sm.restore();
   });
 });
