@@ -34,8 +34,12 @@ export const lab: ThreeTierConfigInput = {
         transfer: '10.0.112.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
-      // Mail (X3, X4, the MX): the internet domain the MX accepts, and the LGWAN mail server in lgwan.
-      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.0.80.25' },
+      // Mail (X3, X4, the MX): the internet domain the MX accepts, the LGWAN mail server in lgwan, and the DKIM
+      // selector and Secrets Manager secret of the key that signs outbound mail (docs/mail-authentication.en.md).
+      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.0.80.25', dkim: { selector: 'tt2026', privateKeySecretId: 'three-tier/131016/dkim-tt2026' } },
+      // The lab keeps the compatibility mode: a single sign-on front at 10.0.80.40 in lgwan sets the user header,
+      // and the page admits HTTPS from that address only (docs/pickup-identity.en.md).
+      pickup: { url: 'https://pickup.lab.city.chiyoda.lg.jp', identity: { mode: 'header', frontAddresses: ['10.0.80.40'] } },
       specificCommunications: {
         lgwanConnection: { type: 'simulated' },
         lgwanNetworkCidr: '10.250.0.0/24',

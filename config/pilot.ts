@@ -27,8 +27,9 @@ export const pilot: ThreeTierConfigInput = {
         transfer: '10.1.48.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
-      // Mail (X3, X4, the MX): the internet domain the MX accepts, and the LGWAN mail server in lgwan.
-      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.1.16.25' },
+      // Mail (X3, X4, the MX): the internet domain the MX accepts, the LGWAN mail server in lgwan, and the DKIM
+      // selector and Secrets Manager secret of the key that signs outbound mail (docs/mail-authentication.en.md).
+      mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.1.16.25', dkim: { selector: 'tt2026', privateKeySecretId: 'three-tier/131016/dkim-tt2026' } },
       // Staff terminals per tier, each segment over its own VPN. The customer
       // gateway addresses are documentation placeholders (192.0.2.0/24): put
       // the office routers' public addresses here before deploying.
@@ -36,6 +37,20 @@ export const pilot: ThreeTierConfigInput = {
         mynumber: { officeCidrs: ['192.168.10.0/24'], connection: { type: 'vpn', customerGatewayIp: '192.0.2.10', bgpAsn: 65010 } },
         lgwan: { officeCidrs: ['192.168.20.0/24'], connection: { type: 'vpn', customerGatewayIp: '192.0.2.20', bgpAsn: 65020 } },
         internet: { officeCidrs: ['192.168.30.0/24'], connection: { type: 'vpn', customerGatewayIp: '192.0.2.30', bgpAsn: 65030 } },
+      },
+      // The pickup page of sanitized files signs staff in itself at the municipality's identity provider
+      // (OpenID Connect, code flow with PKCE); the client secret stays in Secrets Manager. The IdP address is a
+      // placeholder in the LGWAN terminals' segment: put your IdP's addresses here (docs/pickup-identity.en.md).
+      pickup: {
+        url: 'https://pickup.city.chiyoda.lg.jp',
+        identity: {
+          mode: 'oidc',
+          issuer: 'https://idp.city.chiyoda.lg.jp/realms/staff',
+          clientId: 'three-tier-pickup',
+          clientSecretId: 'three-tier/131016/pickup-oidc-client',
+          allowedGroups: ['lgwan-staff'],
+          idpAddresses: ['192.168.20.10'],
+        },
       },
       // 特定通信 (X5): the LGWAN connection and the destinations mynumber may reach.
       // Addresses are placeholders for the 中間サーバー platform and the LGWAN mail peer.

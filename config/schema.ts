@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { lgCodeProblem } from './codes';
 import { Cidr, isRfc1918, overlaps, parseCidr } from './cidr';
 import { subnetPlan } from './subnet-plan';
+import { pickupProblems, pickupSchema, secretRef } from './pickup-schema';
 
 /**
  * The one schema every config passes through. Shape first (zod), then the
@@ -154,8 +155,18 @@ export const municipalitySchema = z.strictObject({
         .min(1, { error: 'must list at least one internet mail domain the MX accepts for this municipality, e.g. ["city.chiyoda.example.jp"]' }),
       /** The municipality's LGWAN mail server (in the lgwan zone): the ingester delivers sanitized mail to it and takes its outbound mail. */
       lgwanMailServer: ipv4,
+      /** DKIM signing of outbound mail for these domains: the selector, and the Secrets Manager secret holding the RSA private key (PEM), never the key (docs/mail-authentication.en.md). */
+      dkim: z.strictObject(
+        {
+          selector: z.string().regex(/^[a-z0-9-]{1,63}$/, { error: 'must be a DNS label such as "tt2026" (the key is published at <selector>._domainkey.<domain>)' }),
+          privateKeySecretId: secretRef,
+        },
+        { error: 'must be { selector, privateKeySecretId }: outbound mail for the municipal domains is DKIM-signed with a key kept in Secrets Manager' },
+      ),
     })
     .optional(),
+  /** The pickup page of sanitized files in lgwan and how it knows who is asking (config/pickup-schema.ts); without it no page is deployed. */
+  pickup: pickupSchema.optional(),
   /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
@@ -234,8 +245,12 @@ const baseSchema = z.strictObject({
         maxHosts: z.number().int().min(1, { error: 'must be at least 1' }).default(2),
         /** Days a temporarily undeliverable message is retried before it bounces. */
         retryDays: z.number().int().min(1, { error: 'must be at least 1 day' }).max(14, { error: 'must be at most 14 days' }).default(5),
+        /** A message failing DMARC whose domain publishes p=reject: refused at SMTP time (550), or accepted into quarantine (staff get a notice). */
+        dmarcRejectAction: z.enum(['reject', 'quarantine'], { error: 'must be "reject" (550 at SMTP time) or "quarantine" (kept in quarantine, staff notified)' }).default('reject'),
+        /** Forwarders (ARC sealers) whose valid ARC chains count when DMARC fails, e.g. ["lists.example.org"]. */
+        arcTrustedSealers: z.array(domain).default([]),
       })
-      .default({ maxMessageBytes: 25 * 1024 * 1024, lgwanDomains: ['lg.jp'], instanceTypes: ['c6i.large', 'c7i.large'], maxHosts: 2, retryDays: 5 }),
+      .default({ maxMessageBytes: 25 * 1024 * 1024, lgwanDomains: ['lg.jp'], instanceTypes: ['c6i.large', 'c7i.large'], maxHosts: 2, retryDays: 5, dmarcRejectAction: 'reject', arcTrustedSealers: [] }),
     patching: z
       .strictObject({
         /** When isolated hosts patch through the endpoints (UTC). */
@@ -428,6 +443,7 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
         else domains.set(`mail:${d}`, `municipalities[${i}] (${m.code})`);
       });
     }
+    if (m.pickup) for (const p of pickupProblems(m.pickup, m.cidrs.lgwan, m.terminals.lgwan?.officeCidrs ?? [])) issue(ctx, [...base, 'pickup', ...p.path], p.message);
     m.lgwanMailDomains.forEach((d, j) => {
       const owner = domains.get(d);
       if (owner !== undefined) {

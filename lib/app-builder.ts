@@ -92,7 +92,7 @@ function findByPath(app: App, constructPath: string): IConstruct | undefined {
  * into the app's cloud assembly directory (isolation-intent.json).
  */
 export function writeIsolationIntent(app: App, built: ThreeTierApp): string {
-  for (const c of built.intent.crossings) {
+  for (const c of [...built.intent.crossings, ...(built.intent.ingress ?? [])]) {
     for (const e of c.enforcedBy) {
       let el = findByPath(app, e.constructPath);
       if (el && !(el instanceof CfnElement)) el = el.node.defaultChild;

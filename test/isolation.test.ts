@@ -551,6 +551,32 @@ const MUTATIONS: Mutation[] = [
     }),
     rules: ['ThreeTier-S3P2'],
   },
+  // The pickup page's identity (docs/pickup-identity.en.md).
+  {
+    label: 'the pickup page is switched to header identity while it still admits the LGWAN terminals\' office segment',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      const sg = resourcesOf(t, 'AWS::EC2::SecurityGroup').find(([, r]) => /^Pickup page/.test(r.Properties.GroupDescription))![1];
+      sg.Properties.Tags.find((x: any) => x.Key === 'ThreeTier:PickupIdentity').Value = 'header';
+    }),
+    rules: ['ThreeTier-PICKUP1'],
+  },
+  {
+    label: 'a header-mode pickup page (lab) is opened to the whole lgwan zone besides its front',
+    config: 'lab',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      const sg = resourcesOf(t, 'AWS::EC2::SecurityGroup').find(([, r]) => /^Pickup page/.test(r.Properties.GroupDescription))!;
+      t.Resources.OfficeToPickup = { Type: 'AWS::EC2::SecurityGroupIngress', Properties: { GroupId: { 'Fn::GetAtt': [sg[0], 'GroupId'] }, IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: '10.0.80.0/20' } };
+    }),
+    rules: ['ThreeTier-PICKUP1'],
+  },
+  {
+    label: 'the pickup page loses its identity mode tag',
+    apply: (d) => editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      const sg = resourcesOf(t, 'AWS::EC2::SecurityGroup').find(([, r]) => /^Pickup page/.test(r.Properties.GroupDescription))![1];
+      sg.Properties.Tags = sg.Properties.Tags.filter((x: any) => x.Key !== 'ThreeTier:PickupIdentity');
+    }),
+    rules: ['ThreeTier-PICKUP1'],
+  },
   {
     label: 'the intent loses X3: the MX gateway\'s SMTP into the internet relay is no longer permitted',
     apply: (d) => editIntent(d, (i) => {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as nodemailer from 'nodemailer';
+import { simpleParser } from 'mailparser';
 import { Sink } from '../lib/mail/sink';
 import { buildMail } from '../lib/mail/samples';
 import { DEMO_DOMAINS } from '../lib/mail/local';
@@ -73,8 +74,12 @@ describe('durability: relays killed with SIGKILL under load', () => {
     const [lgwanPort, netPort, internetPort, gatewayPort, relayPort] = [await lgwan.listen(), await network.listen(), await internet.listen(), await freePort(), await freePort()];
     const logs = { gateway: [] as string[], relay: [] as string[], sanitizer: [] as string[], ingester: [] as string[] };
     const buckets = { MAIL_INBOUND_BUCKET: 'inbound', MAIL_OUTBOUND_BUCKET: 'outbound', MAIL_SANITIZED_BUCKET: 'sanitized' };
+    // The gateway checks every sender (SPF, DKIM, DMARC, ARC); there is no DNS here, so the sender's domain is in a zone file.
+    const zoneFile = path.join(fsRoot, 'dns-zone.json');
+    fs.mkdirSync(fsRoot, { recursive: true });
+    fs.writeFileSync(zoneFile, JSON.stringify({ 'example.com': { TXT: ['v=spf1 ip4:127.0.0.1 -all'] }, '_dmarc.example.com': { TXT: ['v=DMARC1; p=reject'] } }));
     const env = {
-      gateway: { MAIL_ROLE: 'gateway', MAIL_FS_ROOT: fsRoot, MAIL_PORT: String(gatewayPort), MAIL_SPOOL_BUCKET: 'spool', MAIL_ROUTES: JSON.stringify({ [MUNI]: `127.0.0.1:${relayPort}` }), MAIL_INTERNET_SMARTHOST: `127.0.0.1:${internetPort}` },
+      gateway: { MAIL_ROLE: 'gateway', MAIL_FS_ROOT: fsRoot, MAIL_DNS_ZONE: zoneFile, MAIL_PORT: String(gatewayPort), MAIL_SPOOL_BUCKET: 'spool', MAIL_ROUTES: JSON.stringify({ [MUNI]: `127.0.0.1:${relayPort}` }), MAIL_INTERNET_SMARTHOST: `127.0.0.1:${internetPort}` },
       relay: { MAIL_ROLE: 'internet-relay', MAIL_FS_ROOT: fsRoot, MAIL_PORT: String(relayPort), MAIL_DOMAINS: MUNI, MAIL_STATE_BUCKET: 'relay-state', MAIL_INTERNET_SMARTHOST: `127.0.0.1:${internetPort}`, ...buckets },
       sanitizer: { MAIL_ROLE: 'mail-sanitizer', MAIL_FS_ROOT: fsRoot, MAIL_QUARANTINE_BUCKET: 'quarantine', MAIL_AUDIT_BUCKET: 'log-archive', ...buckets },
       ingester: { MAIL_ROLE: 'lgwan-ingester', MAIL_FS_ROOT: fsRoot, MAIL_PORT: '0', MAIL_STATE_BUCKET: 'ingester-state', MAIL_LGWAN_SERVER: `127.0.0.1:${lgwanPort}`, MAIL_LGWAN_NETWORK: `127.0.0.1:${netPort}`, MAIL_LGWAN_DOMAINS: 'lg.jp', MAIL_OWN_DOMAINS: DEMO_DOMAINS.own[0], ...buckets },
@@ -147,6 +152,7 @@ describe('durability: relays killed with SIGKILL under load', () => {
     assert.deepEqual(missing, [], 'every message arrived');
     assert.deepEqual(twice, [], 'no message arrived twice');
     assert.equal(lgwan.messages.length, N);
+    assert.match((await simpleParser(lgwan.messages[0].raw)).text ?? '', /Sender authenticated: example\.com/, 'staff see the sender authenticated by the gateway');
     process.stdout.write(`# crash: killed after ${atKill.ms} ms at ${atKill.accepted} accepted / ${atKill.delivered} delivered / ${atKill.spool} in the gateway spool; ${attempts} SMTP attempts for ${N} messages; ${[...logs.ingester, ...logs.sanitizer].join('').split('duplicate suppressed').length - 1} duplicates suppressed; all accepted after ${allAccepted} ms, all delivered after ${allDelivered} ms\n`);
   }, 240_000);
 });

@@ -30,6 +30,20 @@ describe('mail infrastructure (pilot)', () => {
   const s = synthShipped('pilot');
   const m = s.config.municipalities[0];
 
+  test('sender authentication and DKIM: the gateway is told its authserv-id and DMARC action; the relay gets the DKIM selector and the secret\'s name (never the key) and may read only that secret', () => {
+    const gw = launchTemplate(stack(s, 'SecurityCloud-Tokyo'), 'gateway')!;
+    assert.match(gw, /MAIL_AUTHSERV_ID=mx\.tokyo\.pilot\.three-tier/);
+    assert.match(gw, /MAIL_DMARC_REJECT_ACTION=reject/);
+    const internet = stack(s, `${CODE}-Internet`);
+    const relay = launchTemplate(internet, 'internet-relay')!;
+    assert.match(relay, /MAIL_DKIM_SELECTOR=tt2026/);
+    assert.match(relay, /MAIL_DKIM_SECRET_ID=three-tier\/131016\/dkim-tt2026/);
+    assert.doesNotMatch(JSON.stringify([...s.templates.values()]), /BEGIN (RSA )?PRIVATE KEY/, 'no private key in any template');
+    const policy = resources(internet, 'AWS::IAM::Policy').map(([, p]) => p.PolicyDocument.Statement).flat().find((st: any) => st.Sid === 'DkimKey');
+    assert.deepEqual(policy.Action, 'secretsmanager:GetSecretValue');
+    assert.match(JSON.stringify(policy.Resource), /secret:three-tier\/131016\/dkim-tt2026-\?\?\?\?\?\?/);
+  });
+
   test('each role is an auto-scaling group running bin/mail.ts as the systemd unit three-tier-mail, fetched from a CDK asset', () => {
     const where: [string, string, string][] = [
       ['gateway', 'SecurityCloud-Tokyo', 'mail-gateway'],
@@ -69,8 +83,8 @@ describe('mail infrastructure (pilot)', () => {
     const relayNlb = sgs(inet, /^Internet mail relay NLB/)[0];
     assert.deepEqual(ingress(inet, relayNlb).map((r) => `${r.CidrIp}:${r.FromPort}`), [`${s.config.securityCloud.cidr}:25`]);
     assert.ok(ingress(inet, relayHosts).every((r) => r.FromPort === 25 && (r.CidrIp === s.config.securityCloud.cidr || r.SourceSecurityGroupId)));
-    // Outbound SMTP to the internet (X4 → X7) and HTTPS to endpoints and S3: nothing else.
-    assert.deepEqual(egress(inet, relayHosts).map((r) => `${r.CidrIp ?? (r.DestinationPrefixListId ? 'prefix-list' : '?')}:${r.FromPort}`).sort(), ['0.0.0.0/0:25', `${m.cidrs.internet}:443`, 'prefix-list:443'].sort());
+    // Outbound SMTP to the internet (X4 → X7), HTTPS to endpoints and S3, and HTTPS through X7 to Secrets Manager (the DKIM key at start): nothing else.
+    assert.deepEqual(egress(inet, relayHosts).map((r) => `${r.CidrIp ?? (r.DestinationPrefixListId ? 'prefix-list' : '?')}:${r.FromPort}`).sort(), ['0.0.0.0/0:25', '0.0.0.0/0:443', `${m.cidrs.internet}:443`, 'prefix-list:443'].sort());
     const lgwan = stack(s, `${CODE}-Lgwan`);
     const ingHosts = sgs(lgwan, /^LGWAN mail ingester:/)[0];
     assert.ok(ingress(lgwan, ingHosts).every((r) => r.FromPort === 25 && (r.CidrIp === `${m.mail!.lgwanMailServer}/32` || r.SourceSecurityGroupId)));

@@ -111,7 +111,7 @@ describe('X2 infrastructure: buckets, queue, endpoint and sanitizer hosts in tra
     assert.doesNotMatch(pickupPolicy, /s3:PutObject/, 'the pickup page only reads');
     const pickupLt = resources(lgwan, 'AWS::EC2::LaunchTemplate').map(([, l]) => JSON.stringify(l)).find((l) => l.includes('three-tier-pickup'))!;
     assert.match(pickupLt, /ExecStart=\/usr\/bin\/node \/opt\/three-tier-pickup\/pickup\.js/);
-    assert.match(pickupLt, /PICKUP_USER_HEADER=X-Remote-User/);
+    assert.match(pickupLt, /PICKUP_IDENTITY=oidc/, 'the pilot page signs staff in itself (test/pickup-infra.test.ts covers the modes)');
   });
 
   test('the pilot assembly matches its intent with the X2 crossings of transfer and lgwan', () => {

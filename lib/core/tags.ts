@@ -18,3 +18,5 @@ export function tagZone(scope: IConstruct, configName: string, zone: ZoneTagValu
   Tags.of(scope).add(ZONE_TAG, zone);
   if (municipalityCode) Tags.of(scope).add(MUNICIPALITY_TAG, municipalityCode);
 }
+/** The pickup page's identity mode (oidc, signed-jwt, header) on its security group, for ThreeTier-PICKUP1. */
+export const PICKUP_IDENTITY_TAG = 'ThreeTier:PickupIdentity';

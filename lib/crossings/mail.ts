@@ -283,6 +283,10 @@ export class InternetMailRelay extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'Ledger', actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'], resources: [this.state.bucketArn, this.state.arnForObjects('*')] }));
     const keys = bucketKeys(role, cfg, account);
     bundleRead(role, bundle);
+    // The DKIM private key stays in Secrets Manager; the relay reads it once at start.
+    const dkim = m.mail!.dkim;
+    const dkimSecret = dkim.privateKeySecretId.startsWith('arn:') ? dkim.privateKeySecretId : `arn:${Aws.PARTITION}:secretsmanager:${cfg.region}:${account}:secret:${dkim.privateKeySecretId}-??????`;
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'DkimKey', actions: ['secretsmanager:GetSecretValue'], resources: [dkimSecret] }));
     acknowledgeObjects(role, [
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-inbound-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Incoming mail of this municipality (write), one object per message keyed by message id.' },
       { arn: `arn:<AWS::Partition>:s3:::${cfg.name}-${m.code}-mail-out-<AWS::AccountId>-${cfg.region}/mail/*`, why: 'Outbound mail of this municipality (read, delete once sent), keyed by message id.' },
@@ -301,6 +305,7 @@ export class InternetMailRelay extends Construct {
     this.sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(25), 'outbound mail to the internet: Transit Gateway → firewall → NAT (X7)');
     this.sg.addEgressRule(ec2.Peer.ipv4(m.cidrs.internet), ec2.Port.tcp(443), 'interface endpoints of the internet zone');
     this.sg.addEgressRule(s3PrefixListPeer(this, 'S3PrefixList', cfg.region), ec2.Port.tcp(443), 'S3 through the gateway endpoint (the S3 prefix list of the region)');
+    this.sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager (the DKIM key, read at start): Transit Gateway → firewall → NAT (X7)');
     const open = 'Outbound SMTP to any internet mail server is what an internet mail relay does (X4 → X7); it leaves only through the Transit Gateway and the security cloud\'s firewall.';
     acknowledge(this.sg.node.defaultChild!, 'AwsSolutions-EC23', open);
 
@@ -311,6 +316,8 @@ export class InternetMailRelay extends Construct {
       `MAIL_STATE_BUCKET=${this.state.bucketName}`,
       `MAIL_MAX_BYTES=${cfg.mail.maxMessageBytes}`,
       `MAIL_RETRY_MAX_AGE_MS=${cfg.mail.retryDays * 86_400_000}`,
+      `MAIL_DKIM_SELECTOR=${dkim.selector}`,
+      `MAIL_DKIM_SECRET_ID=${dkim.privateKeySecretId}`,
     ];
     this.hosts = roleGroup(this, { config: cfg, vpc, role, sg: this.sg, commands: mailHostCommands(bundle, cfg.region, 'internet-relay', env, true), tag: 'internet-relay', behindNlb: true });
     this.hosts.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });

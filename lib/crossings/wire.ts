@@ -104,7 +104,7 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
       new MailOutbound(transfer, 'MailOutbound', { config: cfg, municipality: m, lgwan, internet: z.get('internet')! });
       new LgwanMailIngester(lgwan, 'MailIngester', { config: cfg, municipality: m });
     }
-    new PickupPage(lgwan, 'Pickup', { config: cfg, municipality: m });
+    if (m.pickup) new PickupPage(lgwan, 'Pickup', { config: cfg, municipality: m });
     new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });
 
     // Lab probes.

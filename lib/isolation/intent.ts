@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ThreeTierConfig, ZONES } from '../../config/schema';
+import { pickupIngress } from '../../config/pickup-schema';
 import { ZoneName } from './zones';
 
 /**
@@ -51,12 +52,31 @@ export interface IntentZone {
   readonly isolated: boolean;
 }
 
+/**
+ * Who may open a service inside a zone from its own tier's office segments
+ * (not a crossing between zones): the pickup page, whose sources follow its
+ * configured identity mode (config/pickup-schema.ts).
+ */
+export interface ServiceIngress {
+  readonly id: 'pickup';
+  readonly municipality: string;
+  readonly zone: ZoneName;
+  readonly identity: 'oidc' | 'signed-jwt' | 'header';
+  readonly ports: number[];
+  /** The only sources admitted: office segments (oidc) or the front's /32 addresses (signed-jwt, header). */
+  readonly sources: string[];
+  readonly description: string;
+  readonly enforcedBy: EnforcingResource[];
+}
+
 export interface IsolationIntent {
   readonly schema: typeof INTENT_SCHEMA;
   readonly config: string;
   readonly model: string;
   readonly zones: IntentZone[];
   readonly crossings: Crossing[];
+  /** Services reachable from office segments, per municipality (optional: older intents have none). */
+  readonly ingress?: ServiceIngress[];
   /** The rules that follow from the crossing table, in words, for reviewers. */
   readonly rules: string[];
 }
@@ -182,7 +202,17 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     description: 'inbound mail: anyone on the internet reaches the public MX (NLB) of the security cloud on SMTP only',
     enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
   });
-  return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, rules: DESIGN_RULES };
+  return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, ingress: pickupIngressIntent(cfg, stackName), rules: DESIGN_RULES };
+}
+
+/** The pickup page's ingress, from each municipality's identity mode. */
+function pickupIngressIntent(cfg: ThreeTierConfig, stackName: (code: string, zone: (typeof ZONES)[number]) => string): ServiceIngress[] {
+  return cfg.municipalities.flatMap((m) => {
+    if (!m.pickup) return [];
+    const stack = stackName(m.code, 'lgwan');
+    const i = pickupIngress(m.pickup, m.cidrs.lgwan, m.terminals.lgwan?.officeCidrs ?? []);
+    return [{ id: 'pickup' as const, municipality: m.code, zone: 'lgwan' as const, identity: m.pickup.identity.mode, ports: [443], sources: i.sources, description: `the pickup page admits HTTPS from ${i.reason}`, enforcedBy: [{ stack, constructPath: `${stack}/Pickup/Sg/Resource`, role: 'pickup page security group' }] }];
+  });
 }
 
 /** X3 (mail in) and X4 (mail out) of a municipality with mail: the SMTP hop from the MX and the object path through the buckets. */

@@ -4,6 +4,7 @@ import { FsBlobStore } from './store';
 import { RetryPolicy } from './outbox';
 import { MAIL_PREFIX, Running, sanitizeMailJob, smarthost, startGateway, startIngester, startInternetRelay } from './roles';
 import { Sink } from './sink';
+import { SenderAuthOptions } from './sender-auth';
 
 /**
  * The whole mail path on 127.0.0.1, with folders for buckets and queue:
@@ -31,6 +32,10 @@ export interface LocalPathOptions {
   readonly passThrough?: boolean;
   /** Mail sanitizer workers in parallel (one per host in AWS). */
   readonly sanitizers?: number;
+  /** The MX gateway's sender authentication (with a stub resolver: there is no DNS here). */
+  readonly senderAuth?: SenderAuthOptions;
+  /** The internet relay's DKIM signer for outbound mail. */
+  readonly sign?: (raw: Buffer) => Promise<Buffer>;
 }
 
 export interface LocalPath {
@@ -68,8 +73,8 @@ export async function startLocalPath(o: LocalPathOptions): Promise<LocalPath> {
   const [lgwanPort, netPort, internetPort] = [await lgwanServer.listen(), await lgwanNetwork.listen(), await internet.listen()];
   const common = { maxBytes: o.maxBytes ?? 25 * 1024 * 1024, retry: o.retry, pollMs: o.pollMs ?? 200, log, tls: o.tls };
   const toInternet = smarthost({ host: '127.0.0.1', port: internetPort });
-  const relay = await startInternetRelay({ ...common, hostname: 'relay.internet.local', domains, inbound: stores.inbound, outbound: stores.outbound, state: stores.relayState, internet: toInternet }, 0);
-  const gateway = await startGateway({ ...common, hostname: 'mx.security-cloud.local', routes: Object.fromEntries(domains.map((x) => [x, [{ host: '127.0.0.1', port: relay.port }]])), spool: stores.spool, internet: toInternet }, o.gatewayPort ?? 0);
+  const relay = await startInternetRelay({ ...common, hostname: 'relay.internet.local', domains, inbound: stores.inbound, outbound: stores.outbound, state: stores.relayState, internet: toInternet, sign: o.sign }, 0);
+  const gateway = await startGateway({ ...common, hostname: 'mx.security-cloud.local', routes: Object.fromEntries(domains.map((x) => [x, [{ host: '127.0.0.1', port: relay.port }]])), spool: stores.spool, internet: toInternet, senderAuth: o.senderAuth }, o.gatewayPort ?? 0);
   const ingester = await startIngester(
     {
       ...common,

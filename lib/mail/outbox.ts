@@ -60,6 +60,8 @@ export interface OutboxOptions {
    */
   readonly holder?: string;
   readonly leaseMs?: number;
+  /** Turns the stored message into what is sent (the internet relay's DKIM signature); the stored message is never changed. */
+  prepare?(mail: StoredMail): Promise<Buffer>;
   /** Called when a recipient was delivered (tests, metrics). */
   readonly onDelivered?: (mail: StoredMail, recipient: string) => void;
 }
@@ -284,10 +286,20 @@ export class Outbox {
       return out;
     }
     let last: Outcome = { kind: 'temp', status: '4.4.1', diagnostic: 'no target could be reached' };
+    let raw = mail.raw;
+    if (this.o.prepare) {
+      try {
+        raw = await this.o.prepare(mail);
+      } catch (e) {
+        // Not sent unsigned: retried like any temporary failure, and the log says why.
+        all({ kind: 'temp', status: '4.7.0', diagnostic: `could not prepare the message: ${(e as Error).message}` });
+        return out;
+      }
+    }
     for (const t of group.targets) {
       const remote = `${t.host}:${t.port}`;
       try {
-        const info = await this.transport(t).sendMail({ envelope: { from: mail.meta.from, to: group.recipients }, raw: mail.raw });
+        const info = await this.transport(t).sendMail({ envelope: { from: mail.meta.from, to: group.recipients }, raw });
         const rejected = new Map<string, { responseCode?: number; response?: string; message?: string }>();
         for (const e of (info.rejectedErrors ?? []) as unknown as { recipient?: string; responseCode?: number; response?: string; message?: string }[]) if (e.recipient) rejected.set(e.recipient, e);
         const refused = ((info.rejected ?? []) as unknown[]).map((x) => (typeof x === 'object' && x ? (x as { address: string }).address : String(x)));

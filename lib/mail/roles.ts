@@ -5,6 +5,7 @@ import { DurableReceiver } from './smtp-in';
 import { Outbox, RetryPolicy, RouteGroup, Target } from './outbox';
 import { MailMeta, StoredMail, decodeStored, domainOf, encodeStored, inDomains, sha256 } from './envelope';
 import { textize } from './textize';
+import { SenderAuthOptions, authenticateSender } from './sender-auth';
 
 /**
  * The four roles of the mail relay (DESIGN section 3, X3 and X4, and the MX):
@@ -121,6 +122,8 @@ export interface GatewayOptions extends CommonOptions {
   readonly spool: BlobStore;
   /** Delivery status notifications go back to internet senders this way. */
   readonly internet: InternetRoute;
+  /** SPF, DKIM, DMARC and ARC of every inbound message (sender-auth.ts); the service always sets it. */
+  readonly senderAuth?: SenderAuthOptions;
 }
 
 export function startGateway(o: GatewayOptions, port: number, host = '127.0.0.1'): Promise<Running> {
@@ -131,6 +134,14 @@ export function startGateway(o: GatewayOptions, port: number, host = '127.0.0.1'
     maxBytes: o.maxBytes,
     tls: o.tls,
     acceptRecipient: refuseUnless(domains, 'a municipal domain of this security cloud'),
+    inspect: o.senderAuth
+      ? async (raw, s) => {
+          const r = await authenticateSender(raw, { ip: s.remoteAddress, helo: s.helo, sender: s.mailFrom }, o.senderAuth!);
+          if (r.kind === 'refuse') return { refusal: { code: r.code, message: r.message } };
+          o.log?.(`gateway: sender ${r.verdict.status} (${r.verdict.domain ?? '-'}; dmarc=${r.verdict.dmarc} policy=${r.verdict.policy ?? '-'} spf=${r.verdict.spf} dkim=${r.verdict.dkim} arc=${r.verdict.arcResult})${r.verdict.action === 'quarantine' ? ': for quarantine' : ''}`);
+          return { prepend: r.headers, raw: r.raw };
+        }
+      : undefined,
     store: (meta, raw) => storeMail(o.spool, meta, raw, 'spool/'),
     log: o.log,
   });
@@ -168,6 +179,8 @@ export interface InternetRelayOptions extends CommonOptions {
   /** This relay's ledger of delivered outbound mail. */
   readonly state: BlobStore;
   readonly internet: InternetRoute;
+  /** DKIM-signs outbound mail for the municipal domains (dkim.ts). */
+  readonly sign?: (raw: Buffer) => Promise<Buffer>;
 }
 
 export function startInternetRelay(o: InternetRelayOptions, port: number, host = '127.0.0.1'): Promise<Running> {
@@ -187,6 +200,7 @@ export function startInternetRelay(o: InternetRelayOptions, port: number, host =
     prefix: MAIL_PREFIX,
     ledger: o.state,
     route: (_mail, pending) => groupByDomain(pending, o.internet),
+    prepare: o.sign ? (mail) => o.sign!(mail.raw) : undefined,
     // Staff's undeliverable mail comes back to them through the sanitizer, like any mail from the internet.
     bounce: async (dsn) => void (await storeMail(o.inbound, dsn.meta, dsn.raw)),
     ...outboxSettings(o),

@@ -6,6 +6,10 @@ import { SqsQueue } from '../sanitizer/aws';
 import { FsQueue, JobQueue, runWorker } from '../sanitizer/worker';
 import { BlobStore, FsBlobStore, S3BlobStore } from './store';
 import { DEFAULT_RETRY, RetryPolicy, Target } from './outbox';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SenderAuthOptions } from './sender-auth';
+import { zoneFileResolver } from './stub-dns';
+import { dkimKeyFromSecretsManager, dkimSigner } from './dkim';
 import { InternetRoute, MAIL_PREFIX, Running, mxRoute, sanitizeMailJob, smarthost, startGateway, startIngester, startInternetRelay } from './roles';
 
 /**
@@ -66,6 +70,47 @@ export interface ServiceHandle {
   stop(): Promise<void>;
 }
 
+/** The gateway's sender authentication from MAIL_AUTHSERV_ID, MAIL_DMARC_REJECT_ACTION, MAIL_ARC_TRUSTED_SEALERS (and MAIL_DNS_ZONE, locally only). */
+export function senderAuthFromEnv(env: Env, local: boolean): SenderAuthOptions {
+  const action = env.MAIL_DMARC_REJECT_ACTION || 'reject';
+  if (action !== 'reject' && action !== 'quarantine') throw new ConfigError(`MAIL_DMARC_REJECT_ACTION is "${action}": set it to reject (550 at SMTP time) or quarantine`);
+  const authservId = env.MAIL_AUTHSERV_ID || 'three-tier-mx';
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(authservId)) throw new ConfigError(`MAIL_AUTHSERV_ID is "${authservId}": give a host name such as mx.security-cloud.example.jp`);
+  let resolver: SenderAuthOptions['resolver'];
+  if (env.MAIL_DNS_ZONE) {
+    if (!local) throw new ConfigError('MAIL_DNS_ZONE is for the local mail path only (with MAIL_FS_ROOT); the hosts use DNS');
+    try {
+      resolver = zoneFileResolver(env.MAIL_DNS_ZONE);
+    } catch (e) {
+      throw new ConfigError(`MAIL_DNS_ZONE: ${(e as Error).message}`);
+    }
+  }
+  const sealers = (env.MAIL_ARC_TRUSTED_SEALERS ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
+  return { authservId, dmarcRejectAction: action, arcTrustedSealers: sealers, resolver };
+}
+
+/** The internet relay's DKIM signer: MAIL_DKIM_SELECTOR with MAIL_DKIM_SECRET_ID (Secrets Manager), or MAIL_DKIM_KEY_FILE locally. */
+async function signerFromEnv(env: Env, local: boolean, domains: string[]): Promise<((raw: Buffer) => Promise<Buffer>) | undefined> {
+  if (!env.MAIL_DKIM_SELECTOR) {
+    if (env.MAIL_DKIM_SECRET_ID || env.MAIL_DKIM_KEY_FILE) throw new ConfigError('MAIL_DKIM_SELECTOR is not set: the selector under which the DKIM public key is published (<selector>._domainkey.<domain>)');
+    return undefined;
+  }
+  if (!/^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/.test(env.MAIL_DKIM_SELECTOR)) throw new ConfigError(`MAIL_DKIM_SELECTOR is "${env.MAIL_DKIM_SELECTOR}": give a DNS label such as "tt2026"`);
+  let pem: string;
+  try {
+    if (env.MAIL_DKIM_KEY_FILE) {
+      if (!local) throw new ConfigError('MAIL_DKIM_KEY_FILE is for the local mail path only; the hosts read the key from Secrets Manager (MAIL_DKIM_SECRET_ID)');
+      pem = fs.readFileSync(env.MAIL_DKIM_KEY_FILE, 'utf8');
+    } else {
+      pem = await dkimKeyFromSecretsManager(new SecretsManagerClient({}), need(env, 'MAIL_DKIM_SECRET_ID', 'the Secrets Manager name or ARN of the DKIM private key'));
+    }
+    return dkimSigner({ selector: env.MAIL_DKIM_SELECTOR, privateKey: pem, domains });
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`the DKIM key could not be loaded: ${(e as Error).message}`);
+  }
+}
+
 export async function startService(env: Env, log: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<ServiceHandle> {
   const role = env.MAIL_ROLE as Role;
   if (!ROLES.includes(role)) throw new ConfigError(`MAIL_ROLE is "${env.MAIL_ROLE ?? ''}": set it to one of ${ROLES.join(', ')}`);
@@ -109,14 +154,17 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
       }
       if (!Object.keys(routes).length) throw new ConfigError('MAIL_ROUTES lists no domain; the gateway would refuse all mail');
       const parsed = Object.fromEntries(Object.entries(routes).map(([d, t]) => [d.toLowerCase(), parseTargets(String(t), `MAIL_ROUTES["${d}"]`)]));
-      r = await startGateway({ ...common, routes: parsed, spool: bucket('MAIL_SPOOL_BUCKET', 'the gateway\'s spool bucket'), internet }, port, listen);
+      r = await startGateway({ ...common, routes: parsed, spool: bucket('MAIL_SPOOL_BUCKET', 'the gateway\'s spool bucket'), internet, senderAuth: senderAuthFromEnv(env, Boolean(fsRoot)) }, port, listen);
       break;
     }
-    case 'internet-relay':
+    case 'internet-relay': {
+      const domains = list(env, 'MAIL_DOMAINS', 'the municipality\'s internet mail domains');
+      const sign = await signerFromEnv(env, Boolean(fsRoot), domains);
       r = await startInternetRelay(
         {
           ...common,
-          domains: list(env, 'MAIL_DOMAINS', 'the municipality\'s internet mail domains'),
+          domains,
+          sign,
           inbound: bucket('MAIL_INBOUND_BUCKET', 'the inbound bucket of crossing X3'),
           outbound: bucket('MAIL_OUTBOUND_BUCKET', 'the outbound bucket of crossing X4'),
           state: bucket('MAIL_STATE_BUCKET', 'the relay\'s ledger bucket'),
@@ -126,6 +174,7 @@ export async function startService(env: Env, log: (line: string) => void = (l) =
         listen,
       );
       break;
+    }
     case 'lgwan-ingester':
       r = await startIngester(
         {

@@ -26,6 +26,13 @@ export interface ReceiverOptions {
   readonly maxClients?: number;
   /** undefined accepts the recipient; a refusal answers with its code. */
   acceptRecipient(address: string, session: { remoteAddress: string }): Refusal | undefined;
+  /**
+   * Checks a received message before it is stored (the gateway's sender
+   * authentication): a refusal answers with its code (451: the sender
+   * retries; 5xx: refused, the sender bounces), otherwise `prepend` goes on
+   * top and `raw` (if given) replaces the received bytes.
+   */
+  inspect?(raw: Buffer, session: { remoteAddress: string; helo: string; mailFrom: string }): Promise<{ refusal?: Refusal; prepend?: string; raw?: Buffer }>;
   /** Durably stores an accepted message; resolves when stored. Returns the queue id. */
   store(meta: MailMeta, raw: Buffer): Promise<string>;
   readonly log?: (line: string) => void;
@@ -76,8 +83,15 @@ export class DurableReceiver {
           this.accept(received, session).then(
             (id) => cb(null, `2.0.0 Ok: stored as ${id}`),
             (e) => {
+              const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+              if ((e as { refusal?: Refusal }).refusal) {
+                // Refused by the check before storing: the sender gets the reason (451 retries, 5xx bounces at the sender).
+                const r = (e as { refusal: Refusal }).refusal;
+                this.log(`${o.role}: refused a message from <${from}> (${session.remoteAddress}): ${r.code} ${r.message}`);
+                return cb(smtpError(r.code, r.message));
+              }
               // Not stored: 451 makes the sender retry; nothing is lost.
-              this.log(`${o.role}: could not store a message from <${session.envelope.mailFrom ? session.envelope.mailFrom.address : ''}>: ${(e as Error).message}`);
+              this.log(`${o.role}: could not store a message from <${from}>: ${(e as Error).message}`);
               cb(smtpError(451, '4.3.0 temporary storage failure, please retry'));
             },
           );
@@ -87,8 +101,17 @@ export class DurableReceiver {
     this.server.on('error', (e) => this.log(`${o.role}: SMTP server error: ${e.message}`));
   }
 
-  private async accept(received: Buffer, session: SMTPServerSession): Promise<string> {
-    const digest = sha256(received);
+  private async accept(original: Buffer, session: SMTPServerSession): Promise<string> {
+    // The id comes from the bytes as sent, so a retry of the same message gets the same id.
+    const digest = sha256(original);
+    let received = original;
+    let checked = '';
+    if (this.o.inspect) {
+      const r = await this.o.inspect(original, { remoteAddress: session.remoteAddress, helo: session.hostNameAppearsAs, mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '' });
+      if (r.refusal) throw Object.assign(new Error(r.refusal.message), { refusal: r.refusal });
+      received = r.raw ?? original;
+      checked = r.prepend ?? '';
+    }
     let messageId = headerValue(received, 'Message-ID');
     let prefix = '';
     if (!messageId) {
@@ -100,7 +123,7 @@ export class DurableReceiver {
     const id = trusted && /^[0-9a-f]{40}$/.test(trusted) ? trusted : mailId(messageId, digest);
     if (!trusted) prefix = `${ID_HEADER}: ${id}\r\n${prefix}`;
     const rcpts = session.envelope.rcptTo.map((r) => r.address);
-    const raw = Buffer.concat([Buffer.from(receivedHeader({ helo: session.hostNameAppearsAs, remote: session.remoteAddress, by: this.o.hostname, role: this.o.role, tls: Boolean(session.secure), id, rcpt: rcpts.length === 1 ? rcpts[0] : undefined }) + prefix), received]);
+    const raw = Buffer.concat([Buffer.from(checked), Buffer.from(receivedHeader({ helo: session.hostNameAppearsAs, remote: session.remoteAddress, by: this.o.hostname, role: this.o.role, tls: Boolean(session.secure), id, rcpt: rcpts.length === 1 ? rcpts[0] : undefined }) + prefix), received]);
     const meta: MailMeta = {
       id,
       from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',

@@ -4,6 +4,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { sanitize, AuditRecord } from '../sanitizer/engine';
 import { DEFAULT_LIMITS, Limits } from '../sanitizer/types';
 import { ID_HEADER, StoredMail, sha256 } from './envelope';
+import { SenderVerdict, readVerdict, verdictLine as senderLine } from './sender-auth';
 
 /**
  * The mail sanitizer of crossing X3 (in `transfer`): turns a message from
@@ -40,6 +41,8 @@ export interface MailReport {
   readonly attachments: AttachmentOutcome[];
   /** Set when the message could not be read: staff get a notice instead of the message. */
   readonly unreadable?: string;
+  /** The MX gateway's sender authentication (SPF, DKIM, DMARC, ARC), when the message passed it. */
+  readonly sender?: SenderVerdict;
   readonly at: string;
 }
 
@@ -197,6 +200,7 @@ function verdictLine(o: AttachmentOutcome): string {
 
 export function banner(r: Omit<MailReport, 'outputSha256' | 'at'>): string {
   const lines = ['━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━', '【無害化済みメール / Sanitized mail】', 'このメールはインターネットから届き、LGWAN 接続系に入る前に無害化されました。', 'This message came from the internet and was sanitized before entering the LGWAN tier.'];
+  lines.push(senderLine(r.sender));
   if (r.htmlConverted) lines.push('・HTML 形式をテキストに変換しました / HTML was converted to plain text');
   if (r.removedLinks) lines.push(`・Web 以外のリンク ${r.removedLinks} 件を削除しました / ${r.removedLinks} non-web link(s) removed`);
   if (r.remoteImages) lines.push(`・外部画像 ${r.remoteImages} 件は表示しません / ${r.remoteImages} remote image(s) not shown`);
@@ -222,14 +226,15 @@ async function compose(fields: Record<string, unknown>): Promise<Buffer> {
 }
 
 /** The notice staff receive when a message could not be read at all (it is in quarantine). */
-async function notice(mail: StoredMail, why: string, reporter: string): Promise<TextizeResult> {
-  const report: Omit<MailReport, 'outputSha256' | 'at'> = { id: mail.meta.id, messageId: mail.meta.messageId, originalSha256: sha256(mail.raw), htmlConverted: false, removedLinks: 0, remoteImages: 0, attachments: [], unreadable: why };
+async function notice(mail: StoredMail, why: string, reporter: string, sender?: SenderVerdict): Promise<TextizeResult> {
+  const report: Omit<MailReport, 'outputSha256' | 'at'> = { id: mail.meta.id, messageId: mail.meta.messageId, originalSha256: sha256(mail.raw), htmlConverted: false, removedLinks: 0, remoteImages: 0, attachments: [], unreadable: why, sender };
   const text = [
     '━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━',
     '【受信できなかったメール / Message withheld】',
     `インターネットから届いたメールを読み取れなかったため、隔離しました。理由: ${why}`,
     `A message from the internet could not be read and was quarantined. Reason: ${why}`,
     `差出人 (envelope) / Sender: <${mail.meta.from}>`,
+    senderLine(sender),
     `受付 / Received: ${mail.meta.receivedAt}`,
     `隔離 ID / Quarantine id: ${mail.meta.id}`,
     '必要な場合は情報システム担当に隔離 ID を伝えてください。/ Give the quarantine id to the IT staff if you need the message.',
@@ -247,14 +252,19 @@ async function notice(mail: StoredMail, why: string, reporter: string): Promise<
 }
 
 export async function textize(mail: StoredMail, opts: { reporter: string; limits?: Limits } = { reporter: 'mail-sanitizer.invalid' }): Promise<TextizeResult> {
+  const sender = readVerdict(mail.raw);
+  if (sender?.action === 'quarantine') {
+    // DMARC p=reject failed and the config quarantines instead of refusing: the original stays in quarantine, staff get a notice.
+    return notice(mail, `送信元認証に失敗し、送信元ドメイン ${sender.domain ?? ''} の DMARC ポリシーが reject のため隔離しました / sender authentication failed and ${sender.domain ?? 'the sender domain'} publishes DMARC p=reject`, opts.reporter, sender);
+  }
   let parsed;
   try {
     parsed = await simpleParser(mail.raw, { skipHtmlToText: true, skipTextLinks: true, skipImageLinks: true, maxHtmlLengthToParse: 10 * 1024 * 1024 });
   } catch (e) {
-    return notice(mail, `MIME を解析できません / the MIME structure cannot be parsed (${(e as Error).message})`, opts.reporter);
+    return notice(mail, `MIME を解析できません / the MIME structure cannot be parsed (${(e as Error).message})`, opts.reporter, sender);
   }
   const from = addresses(parsed.from);
-  if (!from.length && !mail.meta.from) return notice(mail, '差出人がありません / no sender', opts.reporter);
+  if (!from.length && !mail.meta.from) return notice(mail, '差出人がありません / no sender', opts.reporter, sender);
 
   let body: string;
   let removedLinks = 0;
@@ -282,7 +292,7 @@ export async function textize(mail: StoredMail, opts: { reporter: string; limits
       outcomes.push({ name, verdict: 'quarantined', removed: record.removed, reason: record.reason, record });
     }
   }
-  const partial = { id: mail.meta.id, messageId: mail.meta.messageId, originalSha256: sha256(mail.raw), htmlConverted, removedLinks, remoteImages, attachments: outcomes };
+  const partial = { id: mail.meta.id, messageId: mail.meta.messageId, originalSha256: sha256(mail.raw), htmlConverted, removedLinks, remoteImages, attachments: outcomes, sender };
   const text = `${banner(partial)}\n\n${body}\n`;
   const summary = `${htmlConverted ? 'html-to-text; ' : ''}attachments sanitized=${outcomes.filter((o) => o.verdict !== 'quarantined').length} removed=${outcomes.filter((o) => o.verdict === 'quarantined').length}; original-sha256=${partial.originalSha256}`;
   const to = addresses(parsed.to);

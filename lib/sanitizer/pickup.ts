@@ -1,13 +1,16 @@
 import * as http from 'http';
 import * as path from 'path';
+import { Authenticator, USER_ID } from './pickup-identity';
 
 /**
  * The pickup page in `lgwan`: a staff member sees the files they sent
  * through the sanitizer (under `users/<id>/` of the sanitized bucket), each
  * with its verdict and audit record, and downloads the sanitized ones. Who
- * the staff member is comes from the authenticating front (the LGWAN
- * directory single sign-on sets a header); without it the page answers 401.
- * Nothing is ever served from outside the user's own prefix.
+ * the staff member is comes from the authenticator (pickup-identity.ts:
+ * OpenID Connect sign-in, a JWT signed by the front, or, for compatibility,
+ * a header believed only from the front's addresses); without an identity
+ * the page answers 401. Nothing is ever served from outside the user's own
+ * prefix: a file is found by exact name among the user's own listing.
  */
 
 export interface PickupStore {
@@ -19,8 +22,8 @@ export interface PickupStore {
 export interface PickupOptions {
   readonly store: PickupStore;
   readonly bucket: string;
-  /** The header the authenticating front sets with the user id. */
-  readonly userHeader?: string;
+  /** Who is asking (pickup-identity.ts). */
+  readonly auth: Authenticator;
 }
 
 interface Entry {
@@ -28,8 +31,6 @@ interface Entry {
   readonly key?: string;
   readonly audit: Record<string, unknown> & { verdict?: string; reason?: string; removed?: string[]; type?: string; input?: { name?: string; sha256?: string }; output?: { sha256?: string; bytes?: number } };
 }
-
-const USER = /^[A-Za-z0-9._-]{1,64}$/;
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -65,22 +66,36 @@ ${rows.length ? `<table id="files"><thead><tr><th>ファイル / file</th><th>�
 </body></html>`;
 }
 
+/** A file name as the user's listing shows it: relative, normalized, no control characters or backslashes. */
+function plainName(file: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (!file || /[\u0000-\u001f\u007f\\]/.test(file)) return false;
+  const normal = path.posix.normalize(file);
+  return normal === file && !normal.startsWith('..') && !normal.startsWith('/') && !normal.split('/').includes('..');
+}
+
+const SIGN_IN = '<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>サインイン / Sign in</title></head><body><p>401: サインインしてください / please sign in.</p><p><a id="sign-in" href="/login">サインイン / Sign in</a></p></body></html>';
+
 export function pickupServer(o: PickupOptions): http.Server {
-  const header = (o.userHeader ?? 'x-remote-user').toLowerCase();
   return http.createServer((req, res) => {
     const send = (status: number, body: string | Buffer, type = 'text/html; charset=utf-8', extra: Record<string, string> = {}) => {
       res.writeHead(status, { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'", 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', ...extra });
       res.end(body);
     };
     void (async () => {
-      const user = String(req.headers[header] ?? '');
-      if (!USER.test(user)) return send(401, '<p>401: sign in through the LGWAN portal / LGWAN ポータルからサインインしてください</p>');
       const url = new URL(req.url ?? '/', 'http://pickup');
       if (req.method !== 'GET') return send(405, 'method not allowed', 'text/plain');
+      if (await o.auth.route(req, res, url)) return;
+      const who = await o.auth.identify(req);
+      if ('status' in who) {
+        if (who.status === 401) return send(401, o.auth.mode === 'oidc' ? SIGN_IN : `<p>401: ${esc(who.reason)} / 認証できません</p>`);
+        return send(403, `<p>403: ${esc(who.reason)} / このページを利用する権限がありません</p>`);
+      }
+      const user = who.ok.user;
+      if (!USER_ID.test(user)) return send(401, '<p>401</p>');
       if (url.pathname === '/') return send(200, page(user, await entries(o, user)));
       const file = url.searchParams.get('file') ?? '';
-      const normal = path.posix.normalize(file);
-      if (!file || normal.startsWith('..') || normal.startsWith('/') || normal !== file) return send(400, 'bad file name', 'text/plain');
+      if (!plainName(file)) return send(400, 'bad file name', 'text/plain');
       const list = await entries(o, user);
       const e = list.find((x) => x.name === file);
       if (!e) return send(404, 'no such file', 'text/plain');

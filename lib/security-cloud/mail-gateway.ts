@@ -24,6 +24,11 @@ export interface MailGatewayProps {
  * HTTPS out for SSM and packages. The relay software itself comes with the
  * mail crossings; these hosts are SSM-managed, without SSH or keys.
  */
+/** The authserv-id of the security cloud's Authentication-Results (RFC 8601): one name for all gateway hosts. */
+export function mailAuthservId(config: string, securityCloud: string): string {
+  return `mx.${securityCloud.toLowerCase()}.${config}.three-tier`;
+}
+
 export class MailGateway extends Construct {
   readonly nlb: elbv2.NetworkLoadBalancer;
   readonly group: asg.AutoScalingGroup;
@@ -78,7 +83,7 @@ export class MailGateway extends Construct {
       acknowledge(role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.spool.node.defaultChild as CfnElement)}.Arn>/*]`, 'The gateway\'s own spool bucket: message keys are ids, unknown in advance.');
       const routes = Object.fromEntries(mailMunicipalities.flatMap((m) => m.mail!.domains.map((d) => [d, mailAddresses(cfg, m, 'internet').map((a) => `${a}:25`).join(',')])));
       userData.addCommands(
-        ...mailHostCommands(bundle, cfg.region, 'gateway', [`MAIL_ROUTES=${JSON.stringify(routes)}`, `MAIL_SPOOL_BUCKET=${this.spool.bucketName}`, `MAIL_MAX_BYTES=${cfg.mail.maxMessageBytes}`, `MAIL_RETRY_MAX_AGE_MS=${cfg.mail.retryDays * 86_400_000}`], true),
+        ...mailHostCommands(bundle, cfg.region, 'gateway', [`MAIL_ROUTES=${JSON.stringify(routes)}`, `MAIL_SPOOL_BUCKET=${this.spool.bucketName}`, `MAIL_MAX_BYTES=${cfg.mail.maxMessageBytes}`, `MAIL_RETRY_MAX_AGE_MS=${cfg.mail.retryDays * 86_400_000}`, `MAIL_AUTHSERV_ID=${mailAuthservId(cfg.name, cfg.securityCloud.name)}`, `MAIL_DMARC_REJECT_ACTION=${cfg.mail.dmarcRejectAction}`, `MAIL_ARC_TRUSTED_SEALERS=${cfg.mail.arcTrustedSealers.join(',')}`], true),
       );
       // Delivery status notifications go back to senders' mail servers on the internet.
       this.hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(25), 'delivery status notifications to senders\' mail servers (through NAT)');
