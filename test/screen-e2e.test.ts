@@ -19,14 +19,15 @@ import { AUDIENCE, CHROMIUM, ScreenStack, startScreenStack, TOKEN_ISSUER } from 
 
 /** Pixels of the noVNC canvas: how many distinct colours it shows (1 = blank). */
 async function canvasColours(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const c = document.querySelector('#screen canvas') as HTMLCanvasElement | null;
+  // Runs in the terminal's browser: samples the noVNC canvas.
+  return page.evaluate(`(() => {
+    const c = document.querySelector('#screen canvas');
     if (!c || c.width === 0) return 0;
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    const seen = new Set<number>();
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
     for (let i = 0; i < d.length && seen.size < 50; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
     return seen.size;
-  });
+  })()`);
 }
 
 /** Signs in through the broker and waits for the remote browser's first frame; returns the page and the time it took. */
@@ -41,7 +42,7 @@ async function signIn(browser: Browser, stack: ScreenStack, login: string): Prom
   const t0 = Date.now();
   await page.goto(stack.brokerUrl);
   expect(page.url()).toBe(`${stack.gatewayUrl}/`);
-  await page.waitForFunction(() => (window as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: 15_000 });
   // The first frame: the remote Chromium's page (one green link over the viewport) drawn into the canvas.
   for (;;) {
     if ((await canvasColours(page)) > 3) break;
@@ -65,6 +66,8 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
   let tanaka: { page: Page; ms: number; tokenUrl: string };
 
   beforeAll(async () => {
+    // Sessions run under accounts made for them (useradd), as on the hosts: the test runs as root, like `npm test` here and in CI.
+    expect(process.getuid?.()).toBe(0);
     expect(fs.existsSync(CHROMIUM)).toBe(true);
     expect(fs.existsSync('/usr/bin/Xvnc')).toBe(true);
     // One warm session, as a pre-warmed host keeps.
@@ -122,7 +125,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     const display = s.engine.id;
     const x = ['env', `DISPLAY=${display}`, `XAUTHORITY=${path.join(s.user.home, '.Xauthority')}`];
     // Paste in: the text reaches the session's clipboard.
-    await page.evaluate(() => (window as unknown as { virtualBrowser: { paste(t: string): void } }).virtualBrowser.paste('住民票の様式 2026'));
+    await page.evaluate(() => (globalThis as unknown as { virtualBrowser: { paste(t: string): void } }).virtualBrowser.paste('住民票の様式 2026'));
     let pasted = '';
     for (let i = 0; i < 40 && pasted !== '住民票の様式 2026'; i++) {
       await page.waitForTimeout(100);
@@ -132,7 +135,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     // Copy out: text copied in the session never reaches the terminal.
     execFileSync('runuser', ['-u', s.user.name, '--', ...x, 'sh', '-c', 'printf %s "secret from the internet" | xclip -selection clipboard -loops 1 >/dev/null 2>&1 &']);
     await page.waitForTimeout(1500);
-    expect(await page.evaluate(() => (window as unknown as { virtualBrowser: { clipboardFromSession: number } }).virtualBrowser.clipboardFromSession)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { virtualBrowser: { clipboardFromSession: number } }).virtualBrowser.clipboardFromSession)).toBe(0);
 
     // Download: click the remote page's link through the canvas.
     let terminalDownloads = 0;
@@ -161,7 +164,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     expect(asUser(b.user.name, ['cat', path.join(a.user.downloads, '.private')]).ok).toBe(false);
     expect(asUser(b.user.name, ['sh', '-c', `exec 3<>${path.join(a.user.runDir, 'rfb.sock')}`]).ok).toBe(false);
     // tanaka's browser tab cannot be pointed at sato's display: the cookie names one session.
-    expect(await sato.page.evaluate(() => (window as unknown as { virtualBrowser: { connected: boolean } }).virtualBrowser.connected)).toBe(true);
+    expect(await sato.page.evaluate(() => (globalThis as unknown as { virtualBrowser: { connected: boolean } }).virtualBrowser.connected)).toBe(true);
 
     // Disconnect timeout: sato closes the tab; idle timeout: tanaka stops typing.
     await sato.page.context().close();

@@ -51,7 +51,8 @@ function internetStandIn(): http.Server {
   return http.createServer((req, res) => {
     if (req.url === '/report.txt') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="report.txt"' });
-      return res.end('quarterly report from the internet\n');
+      res.end('quarterly report from the internet\n');
+      return;
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>internet</title><body style="margin:0"><a id="dl" href="/report.txt" style="position:fixed;inset:0;display:block;background:#1b7f3b;color:#fff;font:48px sans-serif;padding:40px">Download the report</a></body>');
