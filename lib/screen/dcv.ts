@@ -8,6 +8,7 @@ import { ReplayCache, ScreenTokenError, SigningKey, verifyScreenToken } from './
 import type { LocalUser } from './users';
 
 const run = promisify(execFile);
+export { dcvInitScript } from './dcv-init';
 
 /**
  * Amazon DCV as a session engine, and the local token verifier DCV calls
@@ -76,11 +77,6 @@ export class DcvEngine implements SessionEngine {
       },
     };
   }
-}
-
-/** The init script of a DCV virtual session: the browser in the session's own profile, downloads to the session's folder. */
-export function dcvInitScript(browser: string): string {
-  return ['#!/bin/sh', '# Three-tier virtual browser: the only program of the session.', 'mkdir -p "$HOME/Downloads"', `exec ${browser}`].join('\n');
 }
 
 function xmlEscape(s: string): string {
