@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { generateKeyPair } from 'jose';
 import { chromium, Browser, Page } from 'playwright-core';
 import { mintScreenToken } from '../lib/screen/token';
-import { AUDIENCE, CHROMIUM, ScreenStack, startScreenStack, TOKEN_ISSUER } from './helpers/screen-stack';
+import { AUDIENCE, canvasColours, CHROMIUM, ScreenStack, signInToFirstFrame, startScreenStack, TOKEN_ISSUER } from './helpers/screen-stack';
 
 /**
  * The virtual browser end to end on 127.0.0.1, with a real remote-display
@@ -16,41 +16,6 @@ import { AUDIENCE, CHROMIUM, ScreenStack, startScreenStack, TOKEN_ISSUER } from 
  * download rules, and the hand-off to the inbound folder under the user's
  * prefix.
  */
-
-/** Pixels of the noVNC canvas: how many distinct colours it shows (1 = blank). */
-async function canvasColours(page: Page): Promise<number> {
-  // Runs in the terminal's browser: samples the noVNC canvas.
-  return page.evaluate(`(() => {
-    const c = document.querySelector('#screen canvas');
-    if (!c || c.width === 0) return 0;
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const seen = new Set();
-    for (let i = 0; i < d.length && seen.size < 50; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-    return seen.size;
-  })()`);
-}
-
-/** Signs in through the broker and waits for the remote browser's first frame; returns the page and the time it took. */
-async function signIn(browser: Browser, stack: ScreenStack, login: string): Promise<{ page: Page; ms: number; tokenUrl: string }> {
-  stack.nextLogin = login;
-  const ctx = await browser.newContext({ acceptDownloads: true });
-  const page = await ctx.newPage();
-  let tokenUrl = '';
-  page.on('request', (r) => {
-    if (r.url().startsWith(`${stack.gatewayUrl}/session?`)) tokenUrl = r.url();
-  });
-  const t0 = Date.now();
-  await page.goto(stack.brokerUrl);
-  expect(page.url()).toBe(`${stack.gatewayUrl}/`);
-  await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: 15_000 });
-  // The first frame: the remote Chromium's page (one green link over the viewport) drawn into the canvas.
-  for (;;) {
-    if ((await canvasColours(page)) > 3) break;
-    if (Date.now() - t0 > 20_000) throw new Error('no frame from the remote browser within 20 s');
-    await page.waitForTimeout(50);
-  }
-  return { page, ms: Date.now() - t0, tokenUrl };
-}
 
 function asUser(account: string, args: string[]): { ok: boolean; out: string } {
   try {
@@ -73,7 +38,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     // One warm session, as a pre-warmed host keeps.
     stack = await startScreenStack({ warm: 1 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    tanaka = await signIn(browser, stack, 'tanaka');
+    tanaka = await signInToFirstFrame(browser, stack, 'tanaka');
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -153,7 +118,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
   }, 30_000);
 
   test('a second member of staff gets another account; neither can read the other\'s session or downloads; timeouts end sessions and remove their files', async () => {
-    const sato = await signIn(browser, stack, 'sato');
+    const sato = await signInToFirstFrame(browser, stack, 'sato');
     const a = stack.manager.get('tanaka')!;
     const b = stack.manager.get('sato')!;
     expect(b.user.name).not.toBe(a.user.name);

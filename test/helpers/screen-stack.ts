@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { OAuth2Server } from 'oauth2-mock-server';
+import type { Browser, Page } from 'playwright-core';
 import { createBroker } from '../../lib/screen/broker';
 import { chromiumInSession, VncEngine } from '../../lib/screen/engines/vnc';
 import { createGateway, Gateway } from '../../lib/screen/gateway';
@@ -140,3 +141,39 @@ export async function startScreenStack(o: { warm: number; maxSessions?: number; 
     },
   });
 }
+
+/** Pixels of the noVNC canvas: how many distinct colours it shows (1 = blank). */
+export async function canvasColours(page: Page): Promise<number> {
+  // Runs in the terminal's browser: samples the noVNC canvas.
+  return page.evaluate(`(() => {
+    const c = document.querySelector('#screen canvas');
+    if (!c || c.width === 0) return 0;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length && seen.size < 50; i += 4 * 97) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  })()`);
+}
+
+/** Signs in through the broker and waits for the remote browser's first frame; returns the page and the time it took. */
+export async function signInToFirstFrame(browser: Browser, stack: ScreenStack, login: string): Promise<{ page: Page; ms: number; tokenUrl: string }> {
+  stack.nextLogin = login;
+  const ctx = await browser.newContext({ acceptDownloads: true });
+  const page = await ctx.newPage();
+  let tokenUrl = '';
+  page.on('request', (r) => {
+    if (r.url().startsWith(`${stack.gatewayUrl}/session?`)) tokenUrl = r.url();
+  });
+  const t0 = Date.now();
+  await page.goto(stack.brokerUrl);
+  if (page.url() !== `${stack.gatewayUrl}/`) throw new Error(`sign-in ended at ${page.url()}, not the virtual browser`);
+  await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: 15_000 });
+  // The first frame: the remote Chromium's page (one green link over the viewport) drawn into the canvas.
+  for (;;) {
+    if ((await canvasColours(page)) > 3) break;
+    if (Date.now() - t0 > 20_000) throw new Error('no frame from the remote browser within 20 s');
+    await page.waitForTimeout(50);
+  }
+  return { page, ms: Date.now() - t0, tokenUrl };
+}
+
