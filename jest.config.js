@@ -7,10 +7,10 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+    '^.+\\.(t|j)sx?$|^.+\\.mjs$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
   },
   // ESM-only packages are transpiled to CommonJS like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|oauth2-mock-server)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|oauth2-mock-server|basic-auth)/)'],
   snapshotSerializers: ['<rootDir>/test/jest/asset-hash-serializer.js'],
   reporters: ['default', '<rootDir>/test/jest/slowest-files-reporter.js'],
   // Synthesizing a config with every rulebook, LibreOffice and Chromium take seconds, not milliseconds.

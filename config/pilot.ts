@@ -13,7 +13,31 @@ export const pilot: ThreeTierConfigInput = {
   logArchive: { retentionDays: 365, objectLockMode: 'COMPLIANCE' },
   sizing: { interfaceEndpointAzs: 2, flowLogAggregationSeconds: 600 },
   // X1: a fully private virtual browser (Amazon DCV fleet in internet, PrivateLink from lgwan).
-  screenTransfer: { implementation: 'sbc-privatelink', port: 8443, prewarmed: 2, maxHosts: 10, idleTimeoutMinutes: 60, disconnectTimeoutMinutes: 30 },
+  screenTransfer: {
+    implementation: 'sbc-privatelink',
+    port: 8443,
+    prewarmed: 2,
+    maxHosts: 10,
+    idleTimeoutMinutes: 60,
+    disconnectTimeoutMinutes: 30,
+    // Staff sign in with the municipality's OpenID Connect provider on the LGWAN side (docs/virtual-browser.en.md).
+    // Placeholders: the IdP, the names in the LGWAN DNS and the broker's key pair are the municipality's own. The
+    // private key is a SecureString in SSM Parameter Store; only its public half is here.
+    signIn: {
+      issuer: 'https://sso.city.chiyoda.example.jp/realms/staff',
+      idpCidrs: ['192.168.20.10/32'],
+      clientId: 'virtual-browser',
+      clientSecretParameter: '/three-tier/pilot/131016/screen-broker/client-secret',
+      usernameClaim: 'preferred_username',
+      loginDomain: 'city.chiyoda.example.jp',
+      signingKeyParameter: '/three-tier/pilot/131016/screen-broker/signing-key',
+      publicKeys: { '2026-12': { kty: 'EC', crv: 'P-256', x: '7s8VHxGRV5e29hP_JZgCgjEzOIotgHSi-hD7aTKC6Gk', y: 'dAYP4nvaNIJ_AA3ANfLNi_xm4uGO-0T0PkVbfkAyFe0' } },
+      activeKeyId: '2026-12',
+      tokenTtlSeconds: 30,
+      brokerUrl: 'https://vb-signin.city.chiyoda.example.jp',
+      screenUrl: 'https://vb.city.chiyoda.example.jp:8443',
+    },
+  },
   securityCloud: { name: 'Tokyo', cidr: '10.0.0.0/16' },
   municipalities: [
     {

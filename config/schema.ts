@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { lgCodeProblem } from './codes';
 import { Cidr, isRfc1918, overlaps, parseCidr } from './cidr';
+import { screenSignInSchema } from './screen-sign-in';
 import { subnetPlan } from './subnet-plan';
 import { pickupProblems, pickupSchema, secretRef } from './pickup-schema';
 
@@ -215,6 +216,8 @@ const baseSchema = z.strictObject({
         /** AppStream only: the image to stream (a browser image you built or an AWS base image name). */
         appstreamImageName: z.string().min(1).optional(),
         appstreamInstanceType: z.string().default('stream.standard.medium'),
+        /** Staff sign-in (LGWAN-side OIDC broker, offline-verified token); without it the hosts refuse every sign-in. */
+        signIn: screenSignInSchema.optional(),
       })
       .default({ implementation: 'sbc-privatelink', port: 8443, prewarmed: 2, maxHosts: 10, instanceTypes: ['c6i.xlarge', 'c7i.xlarge'], idleTimeoutMinutes: 60, disconnectTimeoutMinutes: 30, appstreamInstanceType: 'stream.standard.medium' }),
     /** The file sanitizer of crossing X2 (one queue-driven host group per municipality, in transfer). */

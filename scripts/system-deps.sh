@@ -2,7 +2,8 @@
 # The tests open every sanitized document in LibreOffice, check every
 # sanitized PDF with qpdf and drive the pickup page in headless Chromium
 # (file sanitization, crossing X2), and make a self-signed certificate with
-# openssl for STARTTLS in the mail tests (crossings X3, X4). This installs them
+# openssl for STARTTLS in the mail tests (crossings X3, X4), and run the
+# virtual browser end to end with TigerVNC + noVNC (crossing X1). This installs them
 # from the Debian repositories when they are missing and we may (root), and
 # otherwise says exactly what to install. Runs before `npm test`.
 set -euo pipefail
@@ -11,6 +12,10 @@ command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+# The virtual browser's Debian engine (crossing X1): TigerVNC's Xvnc, noVNC's client modules, xclip to read the session's clipboard.
+[ -x /usr/bin/Xvnc ] || missing+=(tigervnc-standalone-server)
+[ -f "${NOVNC_DIR:-/usr/share/novnc}/core/rfb.js" ] || missing+=(novnc)
+command -v xclip >/dev/null 2>&1 || missing+=(xclip)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test tools: ${missing[*]}" >&2

@@ -4,6 +4,7 @@ import { ThreeTierIsolationChecks } from '../lib/isolation/pack';
 import { pilot } from '../config/pilot';
 import { CfnTemplate, synth, synthShipped } from './helpers/synth';
 import { check, freshAssembly, summary } from './helpers/assembly';
+import { SCREEN_HEALTH_PORT } from '../lib/crossings/screen-transfer';
 
 /**
  * Crossings X1 (screen transfer), X5 (特定通信), X6 (patching), terminal
@@ -27,7 +28,9 @@ function screenTransferViolations(ts: Templates, port: number): string[] {
   if (of(inet, 'AWS::EC2::VPCEndpointService').length !== 1) out.push('X1: no endpoint service in internet');
   if (of(lgwan, 'AWS::EC2::VPCEndpointService').length > 0) out.push('X1: an endpoint service (provider) in lgwan');
   const hostSg = of(inet, 'AWS::EC2::SecurityGroup').find(([, p]) => /Screen-transfer hosts/.test(p.GroupDescription));
-  if (!hostSg || JSON.stringify(ports(hostSg[1].SecurityGroupIngress)) !== JSON.stringify([`tcp/${port}-${port}`])) out.push(`X1 hosts admit ${JSON.stringify(ports(hostSg?.[1].SecurityGroupIngress))}`);
+  // The screen port, and the NLB's health check of the host service (from the internet zone itself).
+  const health = `tcp/${SCREEN_HEALTH_PORT}-${SCREEN_HEALTH_PORT}`;
+  if (!hostSg || JSON.stringify(ports(hostSg[1].SecurityGroupIngress).sort()) !== JSON.stringify([`tcp/${port}-${port}`, health].sort())) out.push(`X1 hosts admit ${JSON.stringify(ports(hostSg?.[1].SecurityGroupIngress))}`);
   const epSg = of(lgwan, 'AWS::EC2::SecurityGroup').find(([, p]) => /Screen-transfer endpoint/.test(p.GroupDescription));
   if (!epSg || !ports(epSg[1].SecurityGroupIngress).every((x) => x === `tcp/${port}-${port}`)) out.push(`X1 endpoint admits ${JSON.stringify(ports(epSg?.[1].SecurityGroupIngress))}`);
   const lt = JSON.stringify(of(inet, 'AWS::EC2::LaunchTemplate').map(([, p]) => p.LaunchTemplateData?.UserData));

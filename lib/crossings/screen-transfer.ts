@@ -1,9 +1,12 @@
 import { Construct } from 'constructs';
-import { Aws, Duration, Stack, aws_appstream as appstream, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, Tags, aws_appstream as appstream, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
+import { ROLE_TAG } from '../core/tags';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
+import { dcvInitScript } from '../screen/dcv-init';
+import { bundledService, installServiceCommands, systemdServiceCommands } from './bundle';
 
 /**
  * Amazon DCV permissions for the screen-transfer hosts: pixels and keystrokes
@@ -17,17 +20,28 @@ export const DCV_PERMISSIONS = [
   '%any% disallow clipboard-copy file-download file-upload printer usb smartcard webcam',
 ].join('\n');
 
+/** The local token verifier DCV calls (external authentication), and the load balancer's health check port on each host. */
+export const DCV_VERIFIER_PORT = 8444;
+export const SCREEN_HEALTH_PORT = 8445;
+
+/**
+ * dcv.conf: external authentication against the host's own token verifier
+ * (127.0.0.1, nothing leaves the host), no automatic console session (each
+ * member of staff gets a virtual session of their own, created by the
+ * verifier on first use), DCV's idle timeout from config.
+ */
 export function dcvConfig(cfg: ThreeTierConfig): string {
   const st = cfg.screenTransfer;
   return [
+    '[security]',
+    `auth-token-verifier="http://127.0.0.1:${DCV_VERIFIER_PORT}"`,
     '[connectivity]',
     `web-port=${st.port}`,
     `idle-timeout=${st.idleTimeoutMinutes}`,
     `idle-timeout-warning=120`,
     '[session-management]',
-    'create-session=true',
-    '[session-management/automatic-console-session]',
-    'permissions-file="/etc/dcv/screen-transfer.perm"',
+    'create-session=false',
+    'enable-gl-in-virtual-sessions="default-off"',
     '[clipboard]',
     'primary-selection-copy=false',
     '[display]',
@@ -35,32 +49,28 @@ export function dcvConfig(cfg: ThreeTierConfig): string {
   ].join('\n');
 }
 
+/** The audience of a municipality's screen-transfer service in sign-in tokens. */
+export function screenAudience(cfg: ThreeTierConfig, code: string): string {
+  return `three-tier-screen:${cfg.name}:${code}`;
+}
+
+/** The issuer of sign-in tokens: the broker, by its URL (or a name when sign-in is not configured). */
+export function screenTokenIssuer(cfg: ThreeTierConfig, code: string): string {
+  return cfg.screenTransfer.signIn ? `${cfg.screenTransfer.signIn.brokerUrl.replace(/\/+$/, '')}/` : `three-tier-screen-broker:${cfg.name}:${code}`;
+}
+
+/** The browser of the DCV hosts (Amazon Linux 2023 packages firefox). */
+export const DCV_BROWSER = '/usr/bin/firefox';
+
 export interface SbcProviderProps {
   readonly config: ThreeTierConfig;
   readonly vpc: ec2.Vpc;
   /** The internet zone's CIDR (PrivateLink traffic reaches the hosts from the NLB's addresses in it). */
   readonly zoneCidr: string;
   /** The inbound bucket of crossing X2: browser downloads are handed to the sanitizer there, under the user's prefix. */
-  readonly inboundBucket?: string;
-}
-
-/** Moves finished browser downloads of each DCV user to the inbound bucket (X2), under users/<login>/. */
-export function downloadHandoffScript(bucket: string, region: string): string {
-  return [
-    '#!/bin/bash',
-    '# Three-tier X2 handoff: a file downloaded in the virtual browser goes to the sanitizer, never to the terminal.',
-    'set -u',
-    'while true; do',
-    '  for d in /home/*/Downloads; do',
-    '    [ -d "$d" ] || continue',
-    '    user=$(basename "$(dirname "$d")")',
-    "    find \"$d\" -maxdepth 1 -type f ! -name '*.part' ! -name '*.crdownload' ! -name '.*' -mmin +0.1 -print0 | while IFS= read -r -d '' f; do",
-    `      aws s3 mv "$f" "s3://${bucket}/users/$user/$(basename "$f")" --region ${region} --only-show-errors || logger -t three-tier-handoff "upload failed, will retry: $f"`,
-    '    done',
-    '  done',
-    '  sleep 5',
-    'done',
-  ].join('\n');
+  readonly inboundBucket: string;
+  /** The municipality's code: the audience of its sign-in tokens. */
+  readonly code: string;
 }
 
 /**
@@ -80,36 +90,57 @@ export class SbcProvider extends Construct {
     const st = props.config.screenTransfer;
     const hostSg = new ec2.SecurityGroup(this, 'HostSg', { vpc: props.vpc, description: 'Screen-transfer hosts: DCV port from PrivateLink only, web out via the security cloud', allowAllOutbound: false });
     hostSg.addIngressRule(ec2.Peer.ipv4(props.zoneCidr), ec2.Port.tcp(st.port), 'DCV from the NLB (PrivateLink from lgwan)');
+    hostSg.addIngressRule(ec2.Peer.ipv4(props.zoneCidr), ec2.Port.tcp(SCREEN_HEALTH_PORT), 'health check of the NLB (browser and display server installed)');
     hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS browsing (through the security cloud firewall)');
     hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP browsing (through the security cloud firewall)');
+    Tags.of(hostSg).add(ROLE_TAG, 'screen-transfer-hosts');
 
-    const role = ssmHostRole(this, 'HostRole', props.inboundBucket ? 'Screen-transfer hosts: SSM, and browser downloads into the inbound bucket (X2)' : 'Screen-transfer hosts: SSM management only');
-    if (props.inboundBucket) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'DownloadsToSanitizer', actions: ['s3:PutObject'], resources: [`arn:${Aws.PARTITION}:s3:::${props.inboundBucket}/users/*`] }));
-      acknowledge(role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.inboundBucket.replace(Stack.of(this).account, '<AWS::AccountId>')}/users/*]`, 'Browser downloads of every user of this fleet go to the sanitizer under their own users/<login>/ prefix; file names are not known in advance.');
-    }
+    const role = ssmHostRole(this, 'HostRole', 'Screen-transfer hosts: SSM, and browser downloads into the inbound bucket (X2)');
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'DownloadsToSanitizer', actions: ['s3:PutObject'], resources: [`arn:${Aws.PARTITION}:s3:::${props.inboundBucket}/users/*`] }));
+    const bundle = bundledService(this, 'Bundle', 'bin/screen-host.ts', 'screen-host.js', ['lib/screen']);
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'HostBundle', actions: ['s3:GetObject'], resources: [bundle.bucket.arnForObjects(bundle.s3ObjectKey)] }));
+    acknowledge(role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.inboundBucket.replace(Stack.of(this).account, '<AWS::AccountId>')}/users/*]`, 'Browser downloads of every user of this fleet go to the sanitizer under their own users/<login>/ prefix; file names are not known in advance.');
 
+    const signIn = props.config.screenTransfer.signIn;
+    if (!signIn) Annotations.of(this).addWarning('screenTransfer.signIn is not configured: the virtual-browser hosts refuse every sign-in until it is (docs/virtual-browser.en.md)');
+    const region = Stack.of(this).region;
+    const env = [
+      'SCREEN_ENGINE=dcv',
+      `SCREEN_PUBLIC_KEYS=${JSON.stringify(signIn?.publicKeys ?? {})}`,
+      `SCREEN_TOKEN_ISSUER=${screenTokenIssuer(props.config, props.code)}`,
+      `SCREEN_AUDIENCE=${screenAudience(props.config, props.code)}`,
+      `SCREEN_BROWSER=${DCV_BROWSER}`,
+      'SCREEN_DCV_INIT=/usr/local/libexec/three-tier-screen-init',
+      'SCREEN_DCV_PERMISSIONS=/etc/dcv/screen-transfer.perm',
+      `SCREEN_INBOUND_BUCKET=${props.inboundBucket}`,
+      `SCREEN_IDLE_MINUTES=${st.idleTimeoutMinutes}`,
+      `SCREEN_DISCONNECT_MINUTES=${st.disconnectTimeoutMinutes}`,
+      `SCREEN_VERIFIER_PORT=${DCV_VERIFIER_PORT}`,
+      `SCREEN_HEALTH_PORT=${SCREEN_HEALTH_PORT}`,
+      `AWS_REGION=${region}`,
+    ];
     const userData = ec2.UserData.forLinux();
     userData.addCommands(
       'set -euo pipefail',
-      'dnf -y groupinstall "Desktop" || dnf -y install gnome-shell gdm',
-      'dnf -y install firefox || dnf -y install chromium || true',
+      // Fail loudly: a host without its desktop, browser or DCV stops here, never starts the health endpoint, and the
+      // NLB health check marks it unhealthy; the group replaces it. No empty desktop is ever served.
+      'dnf -y groupinstall "Desktop"',
+      'dnf -y install firefox',
+      `test -x ${DCV_BROWSER}`,
       'rpm --import https://d1uj6qtbmh3dt5.cloudfront.net/NICE-GPG-KEY',
       'curl -fsSL -o /tmp/dcv.tgz https://d1uj6qtbmh3dt5.cloudfront.net/nice-dcv-amzn2023-x86_64.tgz',
       'tar -xzf /tmp/dcv.tgz -C /tmp && dnf -y install /tmp/nice-dcv-*/nice-dcv-server-*.rpm /tmp/nice-dcv-*/nice-xdcv-*.rpm',
       `cat > /etc/dcv/screen-transfer.perm <<'PERM'\n${DCV_PERMISSIONS}\nPERM`,
       `cat > /etc/dcv/dcv.conf <<'CONF'\n${dcvConfig(props.config)}\nCONF`,
+      'install -d -m 0755 /usr/local/libexec',
+      `cat > /usr/local/libexec/three-tier-screen-init <<'INIT'\n${dcvInitScript(DCV_BROWSER)}\nINIT`,
+      'chmod 0755 /usr/local/libexec/three-tier-screen-init',
       'systemctl enable --now dcvserver',
+      ...installServiceCommands(bundle, 'three-tier-screen', region),
+      `cat > /etc/three-tier-screen.env <<'ENV'\n${env.join('\n')}\nENV`,
+      // Root: it creates and removes one unprivileged account per session (useradd/userdel) and starts DCV sessions as their owners.
+      ...systemdServiceCommands('three-tier-screen', 'Three-tier virtual browser: token verifier, per-user sessions, download hand-off (crossings X1, X2)', 'screen-host.js', ['User=root', 'ProtectHome=no', 'ProtectSystem=no', 'PrivateTmp=no']).map((c) => c.replace('User=three-tier-screen\n', '')),
     );
-    if (props.inboundBucket) {
-      const region = Stack.of(this).region;
-      userData.addCommands(
-        `cat > /usr/local/bin/three-tier-handoff <<'SCRIPT'\n${downloadHandoffScript(props.inboundBucket, region)}\nSCRIPT`,
-        'chmod 0755 /usr/local/bin/three-tier-handoff',
-        ["cat > /etc/systemd/system/three-tier-handoff.service <<'UNIT'", '[Unit]', 'Description=Hand browser downloads to the sanitizer (crossing X2)', '[Service]', 'ExecStart=/usr/local/bin/three-tier-handoff', 'Restart=always', '[Install]', 'WantedBy=multi-user.target', 'UNIT'].join('\n'),
-        'systemctl daemon-reload && systemctl enable --now three-tier-handoff',
-      );
-    }
     const template = new ec2.LaunchTemplate(this, 'Template', {
       machineImage: ec2.MachineImage.latestAmazonLinux2023(),
       instanceType: new ec2.InstanceType(st.instanceTypes[0]),
@@ -143,7 +174,8 @@ export class SbcProvider extends Construct {
       port: st.port,
       protocol: elbv2.Protocol.TCP,
       targets: [this.group],
-      healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10) },
+      // HTTP on the host service: 200 only when the browser, the display server and DCV are there.
+      healthCheck: { protocol: elbv2.Protocol.HTTP, port: String(SCREEN_HEALTH_PORT), path: '/healthz', interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 2 },
       deregistrationDelay: Duration.seconds(30),
     });
     this.service = new ec2.VpcEndpointService(this, 'Service', {

@@ -11,6 +11,7 @@ import { PickupPage } from './pickup';
 import { InternetMailRelay, LgwanMailIngester, MailOutbound, MailSanitizer } from './mail';
 import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
+import { ScreenBroker } from './screen-broker';
 import { SimulatedLgwanStack } from './simulated-lgwan';
 
 export interface CrossingStacks {
@@ -73,7 +74,8 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     const lgwanOffice = m.terminals.lgwan?.officeCidrs ?? [];
     if (cfg.screenTransfer.implementation === 'sbc-privatelink') {
       const inboundBucket = sanitizerBucketName(cfg.name, m.code, 'inbound', cfg.account ?? Aws.ACCOUNT_ID, cfg.region);
-      const provider = new SbcProvider(internet, 'ScreenTransfer', { config: cfg, vpc: internet.zoneVpc.vpc, zoneCidr: m.cidrs.internet, inboundBucket });
+      const provider = new SbcProvider(internet, 'ScreenTransfer', { config: cfg, vpc: internet.zoneVpc.vpc, zoneCidr: m.cidrs.internet, inboundBucket, code: m.code });
+      if (cfg.screenTransfer.signIn) new ScreenBroker(lgwan, 'ScreenBroker', { config: cfg, municipality: m });
       new SbcConsumer(lgwan, 'ScreenTransfer', { config: cfg, vpc: lgwan.zoneVpc.vpc, zoneCidr: m.cidrs.lgwan, officeCidrs: lgwanOffice, serviceName: provider.service.vpcEndpointServiceName });
     } else {
       const consumer = new AppStreamConsumer(lgwan, 'ScreenTransfer', { config: cfg, vpc: lgwan.zoneVpc.vpc, zoneCidr: m.cidrs.lgwan, officeCidrs: lgwanOffice });

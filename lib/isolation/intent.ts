@@ -327,6 +327,9 @@ function terminalAndLgwanCrossings(cfg: ThreeTierConfig, m: ThreeTierConfig['mun
         { stack: lgwanStack, constructPath: `${lgwanStack}/ScreenTransfer/Endpoint/Resource`, role: 'interface endpoint (consumer) in lgwan' },
         { stack: internetStack, constructPath: `${internetStack}/ScreenTransfer/Service/Service`, role: 'endpoint service (provider) in internet' },
         { stack: internetStack, constructPath: `${internetStack}/ScreenTransfer/Nlb/Resource`, role: 'internal NLB on the screen-transfer port' },
+        { stack: internetStack, constructPath: `${internetStack}/ScreenTransfer/HostSg/Resource`, role: 'screen-transfer hosts: the screen port and the health check from the NLB only; the sign-in token verifier listens on 127.0.0.1 of each host and verifies offline' },
+        // The sign-in broker crosses nothing: office segments in, the identity provider out; it only redirects the staff browser.
+        ...(st.signIn ? [{ stack: lgwanStack, constructPath: `${lgwanStack}/ScreenBroker/Sg/Resource`, role: 'sign-in broker in lgwan (crossing-free): HTTPS from the LGWAN office segments only, out only to the identity provider' }] : []),
       ],
     });
   } else {

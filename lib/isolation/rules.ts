@@ -3,6 +3,7 @@ import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ZoneIndex } from './zones';
 import { parseCidr } from '../../config/cidr';
 import { pickupOnlyFromFront } from './pickup-rule';
+import { screenBrokerCrossingFree } from './screen-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -489,6 +490,7 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   specificCommunicationsPinned,
   zoneTags,
   pickupOnlyFromFront,
+  screenBrokerCrossingFree,
 ];
 
 export interface RuleFinding {
