@@ -2,7 +2,9 @@
 # The tests open every sanitized document in LibreOffice, check every
 # sanitized PDF with qpdf and drive the pickup page in headless Chromium
 # (file sanitization, crossing X2), and make a self-signed certificate with
-# openssl for STARTTLS in the mail tests (crossings X3, X4). This installs them
+# openssl for STARTTLS in the mail tests (crossings X3, X4). The updates feed
+# tests (#19) sign PE files with osslsigncode and update a real freshclam from
+# the mirror, checking the result with sigtool. This installs them
 # from the Debian repositories when they are missing and we may (root), and
 # otherwise says exactly what to install. Runs before `npm test`.
 set -euo pipefail
@@ -11,6 +13,9 @@ command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v osslsigncode >/dev/null 2>&1 || missing+=(osslsigncode)
+command -v freshclam >/dev/null 2>&1 || missing+=(clamav-freshclam)
+command -v sigtool >/dev/null 2>&1 || missing+=(clamav)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test tools: ${missing[*]}" >&2
