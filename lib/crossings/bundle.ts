@@ -13,9 +13,12 @@ const ROOT = path.resolve(__dirname, '..', '..');
  * S3 endpoint. The hash covers the sources, the entry point and the locked
  * dependencies, so two services built from the same sources stay apart.
  */
-export function bundledService(scope: Construct, id: string, entry: string, outName: string): assets.Asset {
+export function bundledService(scope: Construct, id: string, entry: string, outName: string, extraSources: string[] = []): assets.Asset {
   const source = path.join(ROOT, 'lib', 'sanitizer');
-  const hash = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, 'lib', 'mail'))).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(FileSystem.fingerprint(path.join(ROOT, 'package-lock.json'))).update(outName).digest('hex');
+  const h = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, 'lib', 'mail'))).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(FileSystem.fingerprint(path.join(ROOT, 'package-lock.json'))).update(outName);
+  // Services whose code lives elsewhere too (e.g. lib/updates, config/updates.ts) name those sources, so the bundle changes with them.
+  for (const extra of extraSources) h.update(FileSystem.fingerprint(path.join(ROOT, extra)));
+  const hash = h.digest('hex');
   return new assets.Asset(scope, id, {
     path: source,
     assetHashType: AssetHashType.CUSTOM,
