@@ -2,6 +2,7 @@ import { CROSSING_TAG, MUNICIPALITY_TAG, ROLE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ZoneIndex } from './zones';
 import { parseCidr } from '../../config/cidr';
+import { UPDATES_RULES } from './updates-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -487,6 +488,7 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   privateLinkDirection,
   specificCommunicationsPinned,
   zoneTags,
+  ...UPDATES_RULES,
 ];
 
 export interface RuleFinding {
