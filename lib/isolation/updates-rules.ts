@@ -35,12 +35,18 @@ function ownRoutedCidrs(ctx: RuleContext, vpc: ResourceRef): string[] {
     .filter((c): c is string => !!c);
 }
 
+/** A launch template's security groups: SecurityGroupIds, or the groups of its network interfaces (what CDK writes when it sets AssociatePublicIpAddress). */
+function templateGroups(lt: ResourceRef): Json[] {
+  const data = lt.props.LaunchTemplateData ?? {};
+  return [...asList(data.SecurityGroupIds), ...asList(data.NetworkInterfaces).flatMap((n: Json) => asList(n?.Groups))];
+}
+
 /** Security groups used by launch templates whose user data installs `service`. */
 function groupsOfService(ctx: RuleContext, service: string): Set<string> {
   const out = new Set<string>();
   for (const lt of ctx.model.ofType('AWS::EC2::LaunchTemplate')) {
     if (!JSON.stringify(lt.props.LaunchTemplateData?.UserData ?? '').includes(service)) continue;
-    for (const g of asList(lt.props.LaunchTemplateData?.SecurityGroupIds)) {
+    for (const g of templateGroups(lt)) {
       const sg = ctx.model.refTo(lt.stack, g);
       if (sg) out.add(keyOf(sg));
     }
@@ -88,7 +94,7 @@ function placeOf(r: ResourceRef, ctx: RuleContext): string | undefined {
     r.type === 'AWS::AutoScaling::AutoScalingGroup'
       ? asList(p.VPCZoneIdentifier)[0]
       : r.type === 'AWS::EC2::LaunchTemplate'
-        ? asList(p.LaunchTemplateData?.SecurityGroupIds)[0] ?? asList(p.LaunchTemplateData?.NetworkInterfaces)[0]?.SubnetId
+        ? templateGroups(r)[0] ?? asList(p.LaunchTemplateData?.NetworkInterfaces)[0]?.SubnetId
         : p.SubnetId ?? asList(p.SecurityGroupIds)[0];
   const target = firstRef !== undefined ? ctx.model.refTo(r.stack, firstRef) : undefined;
   return target ? ctx.zones.zoneOf(target).zone : ctx.zones.zoneOf(r).zone;
