@@ -2,7 +2,8 @@
 // (no type-checking here: `npm test` runs `tsc --noEmit` once before jest).
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/jest/single-realm-environment.js',
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {

@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -22,17 +24,17 @@ export interface ThreeTierApp {
   readonly stacks: Stack[];
 }
 
-/** Feature flags this project depends on (set in code so tests and the CLI agree). */
-export const FEATURE_FLAGS = {
-  // Grant S3 server access log delivery by bucket policy, not by ACL (ACLs stay disabled).
-  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-  // Tenant stacks import the hub's ids; keep the producer protected (the CDK default, made explicit).
-  '@aws-cdk/core:defaultCrossStackReferences': 'strong',
-} as const;
+/**
+ * The app's context from cdk.json: the feature flags `cdk init` sets for this
+ * aws-cdk-lib version, and the project's own settings. Read here too, so tests,
+ * benchmarks and the CLI synthesize with the same flags. Deviations from the
+ * recommended values are listed (with the reason) in docs/design.en.md.
+ */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', 'cdk.json'), 'utf8')).context ?? {};
 
 /** A new App with the project's feature flags; `context` may add `config` and others. */
 export function createApp(context: Record<string, unknown> = {}, outdir?: string): App {
-  return new App({ context: { ...FEATURE_FLAGS, ...context }, outdir });
+  return new App({ context: { ...CDK_JSON_CONTEXT, ...context }, outdir });
 }
 
 function env(account: string | undefined, region: string): { account?: string; region: string } {

@@ -5,12 +5,12 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { pilot } from '../config/pilot';
 import { writeReviewPack } from '../lib/review/review-pack';
-import { synth, tmpDir } from './helpers/synth';
+import { synth, synthShipped, tmpDir } from './helpers/synth';
 
 const ROOT = path.resolve(__dirname, '..');
 
 describe('review pack (generated from the assembly, ja/en)', () => {
-  const base = synth('pilot');
+  const base = synthShipped('pilot');
   const out = tmpDir('review');
   const pack = writeReviewPack(base.outdir, out);
   const en = fs.readFileSync(path.join(out, 'review.en.md'), 'utf8');

@@ -136,7 +136,9 @@ describe('DNS Firewall managed-list resolver (custom resource handler)', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/response?sig=1`;
     resolve();
   }));
-  afterAll(() => server.close());
+  afterAll(() => {
+    server.close();
+  });
   const event = (type: string, names: string[] = ['AWSManagedDomainsMalwareDomainList', 'AWSManagedDomainsBotnetCommandandControl']) => ({ RequestType: type, ResponseURL: url, StackId: 'arn:stack', RequestId: 'r1', LogicalResourceId: 'ManagedLists', ResourceProperties: { ListNames: names } });
   const client = new Route53ResolverClient({ region: 'ap-northeast-1' });
   const deps = { client, sdk: { ListFirewallDomainListsCommand } };

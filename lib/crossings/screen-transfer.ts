@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Duration, Stack, aws_appstream as appstream, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, aws_appstream as appstream, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { finishHostGroup, ssmHostRole } from '../compliance/hosts';
@@ -85,7 +85,7 @@ export class SbcProvider extends Construct {
 
     const role = ssmHostRole(this, 'HostRole', props.inboundBucket ? 'Screen-transfer hosts: SSM, and browser downloads into the inbound bucket (X2)' : 'Screen-transfer hosts: SSM management only');
     if (props.inboundBucket) {
-      role.addToPolicy(new iam.PolicyStatement({ sid: 'DownloadsToSanitizer', actions: ['s3:PutObject'], resources: [`arn:${Stack.of(this).partition}:s3:::${props.inboundBucket}/users/*`] }));
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'DownloadsToSanitizer', actions: ['s3:PutObject'], resources: [`arn:${Aws.PARTITION}:s3:::${props.inboundBucket}/users/*`] }));
       acknowledge(role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${props.inboundBucket.replace(Stack.of(this).account, '<AWS::AccountId>')}/users/*]`, 'Browser downloads of every user of this fleet go to the sanitizer under their own users/<login>/ prefix; file names are not known in advance.');
     }
 

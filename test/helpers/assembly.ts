@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ThreeTierConfigInput } from '../../config';
+import { SHIPPED_CONFIGS, ThreeTierConfigInput } from '../../config';
 import { Crossing, INTENT_FILE, IsolationIntent } from '../../lib/isolation/intent';
 import { checkAssembly, IsolationReport } from '../../lib/isolation/check';
-import { CfnTemplate, synth, tmpDir } from './synth';
+import { CfnTemplate, synth, synthShipped, tmpDir } from './synth';
 
 /** Synthesizes once per config (cached) and hands out private copies of the assembly to edit. */
 const bases = new Map<string, string>();
@@ -11,7 +11,7 @@ export function freshAssembly(config: string | ThreeTierConfigInput = 'pilot'): 
   const key = typeof config === 'string' ? config : JSON.stringify(config);
   let base = bases.get(key);
   if (!base) {
-    base = synth(config).outdir;
+    base = typeof config === 'string' && SHIPPED_CONFIGS[config] ? synthShipped(config).outdir : synth(config).outdir;
     bases.set(key, base);
   }
   const copy = tmpDir('mutant');

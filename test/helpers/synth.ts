@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -43,14 +44,85 @@ export function synth(
   return { config: cfg, app, built, outdir, templates };
 }
 
+/**
+ * Where synthesized shipped configs are shared between test files (and runs):
+ * one folder per hash of everything that shapes a template. Jest runs test
+ * files in separate module registries and workers; without this each file
+ * would synthesize the pilot again.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const CACHE_ROOT = path.join(ROOT, 'test', '.tmp', 'assemblies');
+
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []))
+    .sort();
+}
+
+let sourceHashMemo: string | undefined;
+/** SHA-256 over the app's sources, configs, cdk.json and the locked dependencies. */
+export function sourceHash(): string {
+  if (!sourceHashMemo) {
+    const h = createHash('sha256');
+    const files = [...['lib', 'config', 'bin'].flatMap((d) => filesUnder(path.join(ROOT, d))), path.join(ROOT, 'cdk.json'), path.join(ROOT, 'package-lock.json')];
+    for (const f of files) h.update(path.relative(ROOT, f)).update('\0').update(fs.readFileSync(f)).update('\0');
+    sourceHashMemo = h.digest('hex').slice(0, 24);
+  }
+  return sourceHashMemo;
+}
+
+function templatesOf(outdir: string): Map<string, CfnTemplate> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+  const templates = new Map<string, CfnTemplate>();
+  for (const a of Object.values<any>(manifest.artifacts)) {
+    if (a.type !== 'aws:cloudformation:stack') continue;
+    templates.set(a.properties.stackName ?? a.displayName, JSON.parse(fs.readFileSync(path.join(outdir, a.properties.templateFile), 'utf8')));
+  }
+  return templates;
+}
+
 const cache = new Map<string, Synthesized>();
-/** Cached synth of a shipped config without rulebooks (for read-only assertions). */
+/**
+ * Synth of a shipped config without rulebooks, shared through the on-disk cache
+ * (read-only: copy it with freshAssembly() before editing). `app` and `built`
+ * are synthesized in-process on first use only.
+ */
 export function synthShipped(name: string): Synthesized {
   let s = cache.get(name);
-  if (!s) {
-    s = synth(name);
-    cache.set(name, s);
+  if (s) return s;
+  const dir = path.join(CACHE_ROOT, sourceHash(), name);
+  if (!fs.existsSync(path.join(dir, '.complete'))) {
+    const fresh = synth(name);
+    const staging = `${dir}.${process.pid}.tmp`;
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.cpSync(fresh.outdir, staging, { recursive: true });
+    fs.writeFileSync(path.join(staging, '.complete'), '');
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    try {
+      fs.renameSync(staging, dir);
+    } catch {
+      // Another worker finished the same synth first; its copy is identical.
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
+    s = { ...fresh, outdir: dir };
+  } else {
+    let inProcess: Synthesized | undefined;
+    const load = () => (inProcess ??= synth(name));
+    s = {
+      config: loadConfig(name),
+      outdir: dir,
+      templates: templatesOf(dir),
+      get app() {
+        return load().app;
+      },
+      get built() {
+        return load().built;
+      },
+    };
   }
+  cache.set(name, s);
   return s;
 }
 
@@ -65,7 +137,3 @@ export function tagValue(props: Record<string, any>, key: string): string | unde
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
-/** Replaces asset hashes (64 hex chars) so snapshots survive unrelated asset changes. */
-export function maskAssetHashes<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value).replace(/[0-9a-f]{64}/g, '<asset-hash>')) as T;
-}
