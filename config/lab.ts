@@ -22,6 +22,11 @@ export const lab: ThreeTierConfigInput = {
     mailGateway: { instanceTypes: ['c6a.large', 'c6i.large'], minHosts: 1, maxHosts: 1 },
     soc: { alarmEmails: [], firewallDropThreshold: 50 },
   },
+  // Updates feed (#19): ClamAV signature databases, fetched through the security cloud, verified in transfer
+  // against ClamAV's published key, served by a mirror in each isolated tier. docs/updates.en.md adds channels.
+  updates: {
+    channels: [{ name: 'clamav', kind: 'clamav', urls: ['https://database.clamav.net/daily.cvd', 'https://database.clamav.net/main.cvd', 'https://database.clamav.net/bytecode.cvd'], schedule: 'rate(1 hour)' }],
+  },
   municipalities: [
     {
       code: '131016',

@@ -4,6 +4,7 @@ import { Cidr, isRfc1918, overlaps, parseCidr } from './cidr';
 import { screenSignInSchema } from './screen-sign-in';
 import { subnetPlan } from './subnet-plan';
 import { pickupProblems, pickupSchema, secretRef } from './pickup-schema';
+import { channelHosts, updatesSchema } from './updates';
 
 /**
  * The one schema every config passes through. Shape first (zod), then the
@@ -262,6 +263,8 @@ const baseSchema = z.strictObject({
         approveAfterDays: z.number().int().min(0).max(360).default(7),
       })
       .default({ maintenanceWindow: 'cron(0 17 ? * SAT *)', approveAfterDays: 7 }),
+    /** The updates feed (issue #19): channels fetched in internet, verified in transfer, mirrored in the isolated tiers. */
+    updates: updatesSchema.default({ channels: [], fetch: { instanceTypes: ['c6i.large', 'c7i.large'] }, mirrorTiers: ['lgwan', 'mynumber'] }),
     /** Lab only: one small SSM-managed probe instance per zone, for the live checks. */
     probes: z.boolean().default(false),
     securityCloud: z.strictObject(
@@ -352,6 +355,14 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
   }
   if (st.prewarmed > st.maxHosts) {
     issue(ctx, ['screenTransfer', 'prewarmed'], `is ${st.prewarmed} but maxHosts is ${st.maxHosts}; prewarmed must not exceed maxHosts`);
+  }
+  // Update channels must get through the security cloud's domain rules.
+  const fw = cfg.securityCloud.firewall;
+  if (fw.domainMode === 'denylist') {
+    for (const h of channelHosts(cfg.updates)) {
+      const hit = fw.domains.find((d) => h === d.replace(/^\./, '') || (d.startsWith('.') && h.endsWith(d)));
+      if (hit) issue(ctx, ['updates', 'channels'], `fetch host "${h}" is denied by securityCloud.firewall.domains ("${hit}"); remove the channel or the deny entry`);
+    }
   }
   if (cfg.sanitizer.minHosts > cfg.sanitizer.maxHosts) {
     issue(ctx, ['sanitizer', 'minHosts'], `is ${cfg.sanitizer.minHosts} but maxHosts is ${cfg.sanitizer.maxHosts}; minHosts must not exceed maxHosts`);

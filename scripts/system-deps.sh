@@ -2,8 +2,10 @@
 # The tests open every sanitized document in LibreOffice, check every
 # sanitized PDF with qpdf and drive the pickup page in headless Chromium
 # (file sanitization, crossing X2), and make a self-signed certificate with
-# openssl for STARTTLS in the mail tests (crossings X3, X4), and run the
-# virtual browser end to end with TigerVNC + noVNC (crossing X1). This installs them
+# openssl for STARTTLS in the mail tests (crossings X3, X4), run the
+# virtual browser end to end with TigerVNC + noVNC (crossing X1), and for the
+# updates feed sign PE files with osslsigncode and update a real freshclam from
+# the mirror, checking the result with sigtool. This installs them
 # from the Debian repositories when they are missing and we may (root), and
 # otherwise says exactly what to install. Runs before `npm test`.
 set -euo pipefail
@@ -16,6 +18,9 @@ command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreof
 [ -x /usr/bin/Xvnc ] || missing+=(tigervnc-standalone-server)
 [ -f "${NOVNC_DIR:-/usr/share/novnc}/core/rfb.js" ] || missing+=(novnc)
 command -v xclip >/dev/null 2>&1 || missing+=(xclip)
+command -v osslsigncode >/dev/null 2>&1 || missing+=(osslsigncode)
+command -v freshclam >/dev/null 2>&1 || missing+=(clamav-freshclam)
+command -v sigtool >/dev/null 2>&1 || missing+=(clamav)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test tools: ${missing[*]}" >&2

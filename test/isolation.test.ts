@@ -9,6 +9,7 @@ import { ThreeTierIsolationChecks } from '../lib/isolation/pack';
 import { ISOLATION_RULES } from '../lib/isolation/rules';
 import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
 import { synth, synthShipped, tmpDir } from './helpers/synth';
+import { UPDATES_MUTATIONS } from './helpers/updates-mutations';
 
 const ROOT = path.resolve(__dirname, '..');
 const CODE = '131016';
@@ -585,6 +586,9 @@ const MUTATIONS: Mutation[] = [
     analyzer: [/internet@131016 admits traffic from security-cloud via security-group \(ports 25\), which no crossing permits/],
   },
 ];
+
+// The updates feed's broken templates (issue #19) share this file's synth.
+MUTATIONS.push(...UPDATES_MUTATIONS);
 
 describe('mutation tests: every hand-made violation is caught', () => {
   test('the real hub matches its intent (X7 inspected both ways)', () => {

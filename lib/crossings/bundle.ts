@@ -16,7 +16,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 export function bundledService(scope: Construct, id: string, entry: string, outName: string, extraSources: string[] = []): assets.Asset {
   const source = path.join(ROOT, 'lib', 'sanitizer');
   const h = createHash('sha256').update(FileSystem.fingerprint(source)).update(FileSystem.fingerprint(path.join(ROOT, 'lib', 'mail'))).update(FileSystem.fingerprint(path.join(ROOT, entry))).update(FileSystem.fingerprint(path.join(ROOT, 'package-lock.json'))).update(outName);
-  // Services built from other folders (e.g. lib/screen) name them, so their bundle changes with them.
+  // Services whose code lives elsewhere too (e.g. lib/screen, lib/updates, config/updates.ts) name those sources, so the bundle changes with them.
   for (const extra of extraSources) h.update(FileSystem.fingerprint(path.join(ROOT, extra)));
   const hash = h.digest('hex');
   return new assets.Asset(scope, id, {

@@ -44,6 +44,8 @@ export interface SanitizerProps {
   readonly lgwan: ZoneStack;
   /** The mail sanitizer of X3 in the same zone: it shares the inbound (mail/) and quarantine buckets and the SQS endpoint. */
   readonly mail?: MailSanitizer;
+  /** The updates feed's verify-and-publish service: its queue takes the inbound bucket's updates/ events, its role writes quarantine. */
+  readonly updates?: { readonly queue: sqs.Queue; readonly deadLetters: sqs.Queue; readonly role: iam.Role };
 }
 
 export function sanitizerBucketName(config: string, code: string, what: 'inbound' | 'sanitized' | 'quarantine', account: string, region: string): string {
@@ -136,7 +138,7 @@ export class Sanitizer extends Construct {
     this.role = ssmHostRole(this, 'Role', `Sanitizer hosts of ${code}: SSM, the X2 buckets and queue, audit records into the log archive`);
     for (const b of [this.sanitized, this.quarantine]) {
       // The quarantine also keeps the mail sanitizer's originals (mail/).
-      const writers = b === this.quarantine && props.mail ? [this.role.roleArn, props.mail.role.roleArn] : this.role.roleArn;
+      const writers = b === this.quarantine && (props.mail || props.updates) ? [this.role.roleArn, ...(props.mail ? [props.mail.role.roleArn] : []), ...(props.updates ? [props.updates.role.roleArn] : [])] : this.role.roleArn;
       b.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'WritesOnlyBySanitizer',
@@ -159,9 +161,10 @@ export class Sanitizer extends Construct {
       queueConfigurations: [
         { event: 's3:ObjectCreated:*', queue: this.queue.queueArn, filter: prefix('users/') },
         ...(props.mail ? [{ event: 's3:ObjectCreated:*', queue: props.mail.queue.queueArn, filter: prefix('mail/') }] : []),
+        ...(props.updates ? [{ event: 's3:ObjectCreated:*', queue: props.updates.queue.queueArn, filter: prefix('updates/') }] : []),
       ],
     };
-    for (const q of [this.queue, ...(props.mail ? [props.mail.queue] : [])]) {
+    for (const q of [this.queue, ...(props.mail ? [props.mail.queue] : []), ...(props.updates ? [props.updates.queue] : [])]) {
       const queuePolicy = q.node.tryFindChild('Policy');
       if (queuePolicy) inboundCfn.node.addDependency(queuePolicy);
     }
@@ -179,7 +182,7 @@ export class Sanitizer extends Construct {
         sid: 'ThisAccountSanitizerQueue',
         principals: [new iam.AccountPrincipal(account)],
         actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [this.queue.queueArn, this.deadLetters.queueArn, ...(props.mail ? [props.mail.queue.queueArn, props.mail.deadLetters.queueArn] : [])],
+        resources: [this.queue.queueArn, this.deadLetters.queueArn, ...(props.mail ? [props.mail.queue.queueArn, props.mail.deadLetters.queueArn] : []), ...(props.updates ? [props.updates.queue.queueArn, props.updates.deadLetters.queueArn] : [])],
       }),
     );
 

@@ -6,6 +6,7 @@ import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { ConnectionLeg, ZoneConnections, specificCommunicationsSg, specificRoutes } from './connections';
 import { ZonePatching } from './patching';
 import { UpdatesBucket } from './updates-bucket';
+import { mirrorTiers, UpdatesFetch, UpdatesMirror, UpdatesPublisher } from './updates';
 import { Sanitizer, sanitizerBucketName } from './sanitizer';
 import { PickupPage } from './pickup';
 import { InternetMailRelay, LgwanMailIngester, MailOutbound, MailSanitizer } from './mail';
@@ -100,14 +101,20 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) new ZonePatching(z.get(zone)!, 'Patching', { config: cfg, code: m.code, zone });
     const transfer = z.get('transfer')!;
     const mail = m.mail ? new MailSanitizer(transfer, 'MailSanitizer', { config: cfg, municipality: m, lgwan }) : undefined;
-    new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan, mail });
+    // The updates feed (#19): fetch in internet, verify and publish in transfer, a mirror per isolated tier.
+    const feed = cfg.updates.channels.length ? new UpdatesPublisher(transfer, 'UpdatesPublisher', { config: cfg, municipality: m }) : undefined;
+    new Sanitizer(transfer, 'Sanitizer', { config: cfg, municipality: m, internet: z.get('internet')!, lgwan, mail, updates: feed });
     if (m.mail) {
       new InternetMailRelay(z.get('internet')!, 'MailRelay', { config: cfg, municipality: m });
       new MailOutbound(transfer, 'MailOutbound', { config: cfg, municipality: m, lgwan, internet: z.get('internet')! });
       new LgwanMailIngester(lgwan, 'MailIngester', { config: cfg, municipality: m });
     }
     if (m.pickup) new PickupPage(lgwan, 'Pickup', { config: cfg, municipality: m });
-    new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint] });
+    new UpdatesBucket(transfer, 'Updates', { config: cfg, code: m.code, writerEndpoint: transfer.zoneVpc.s3Endpoint, readerEndpoints: [mynumber.zoneVpc.s3Endpoint, lgwan.zoneVpc.s3Endpoint], writerRoleArn: feed?.role.roleArn });
+    if (feed) {
+      new UpdatesFetch(internet, 'UpdatesFetch', { config: cfg, municipality: m });
+      for (const tier of mirrorTiers(cfg, m)) new UpdatesMirror(z.get(tier)!, 'UpdatesMirror', { config: cfg, municipality: m, zone: tier });
+    }
 
     // Lab probes.
     if (cfg.probes) {

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { ThreeTierConfig, ZONES } from '../../config/schema';
 import { pickupIngress } from '../../config/pickup-schema';
 import { ZoneName } from './zones';
+import { updatesCrossings } from './updates-intent';
 
 /**
  * The isolation intent: every zone and every permitted crossing of DESIGN
@@ -190,6 +191,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
       enforcedBy: [{ stack: lgwanStack, constructPath: `${lgwanStack}/Zone/Vpc/S3/Resource`, role: 's3 gateway endpoint' }, bucketPolicy('Sanitized')],
     });
     if (m.mail) crossings.push(...mailCrossings(m, stackName, hubStack));
+    crossings.push(...updatesCrossings(cfg, m, stackName, hubStack));
   }
   for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));
   zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false });

@@ -4,6 +4,7 @@ import { ZoneIndex } from './zones';
 import { parseCidr } from '../../config/cidr';
 import { pickupOnlyFromFront } from './pickup-rule';
 import { screenBrokerCrossingFree } from './screen-rules';
+import { UPDATES_RULES } from './updates-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -491,6 +492,7 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   zoneTags,
   pickupOnlyFromFront,
   screenBrokerCrossingFree,
+  ...UPDATES_RULES,
 ];
 
 export interface RuleFinding {

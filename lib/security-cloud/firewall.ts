@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Construct } from 'constructs';
 import { Aws, Duration, aws_cloudwatch as cw, aws_cloudwatch_actions as cwActions, aws_networkfirewall as nfw, aws_sns as sns } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
+import { channelHosts } from '../../config/updates';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 
 export const IPS_RULES_FILE = path.join(__dirname, 'suricata', 'ips.rules');
@@ -62,10 +63,12 @@ export class InspectionFirewall extends Construct {
     };
     const strict = { ruleOrder: 'STRICT_ORDER' };
 
+    // An allowlist gains exactly the update channels' hosts (the fetch service polls them); a denylist must not deny them (config check).
+    const domainTargets = fw.domainMode === 'allowlist' ? [...new Set([...fw.domains, ...channelHosts(cfg.updates)])] : fw.domains;
     const domains = new nfw.CfnRuleGroup(this, 'Domains', {
       ruleGroupName: `${prefix}-domains`,
       type: 'STATEFUL',
-      capacity: Math.max(100, fw.domains.length * 2 + 10),
+      capacity: Math.max(100, domainTargets.length * 2 + 10),
       description: `Domain ${fw.domainMode} on TLS SNI and HTTP Host`,
       ruleGroup: {
         statefulRuleOptions: strict,
@@ -73,7 +76,7 @@ export class InspectionFirewall extends Construct {
           rulesSourceList: {
             generatedRulesType: fw.domainMode === 'denylist' ? 'DENYLIST' : 'ALLOWLIST',
             targetTypes: ['TLS_SNI', 'HTTP_HOST'],
-            targets: fw.domains,
+            targets: domainTargets,
           },
         },
       },
