@@ -27,6 +27,8 @@ export const pilot: ThreeTierConfigInput = {
         transfer: '10.1.48.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
+      // Extra names the lgwan zone may resolve (its DNS Firewall allows AWS service and S3 names, then blocks everything else).
+      dnsAllow: { lgwan: ['city.chiyoda.lg.jp', '*.city.chiyoda.lg.jp'] },
       // Mail (X3, X4, the MX): the internet domain the MX accepts, and the LGWAN mail server in lgwan.
       mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.1.16.25' },
       // Staff terminals per tier, each segment over its own VPN. The customer

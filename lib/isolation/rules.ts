@@ -2,6 +2,7 @@ import { CROSSING_TAG, MUNICIPALITY_TAG, ROLE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ZoneIndex } from './zones';
 import { parseCidr } from '../../config/cidr';
+import { dnsFirewallFailClosed, noManagedDoors } from './channel-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -487,6 +488,8 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   privateLinkDirection,
   specificCommunicationsPinned,
   zoneTags,
+  dnsFirewallFailClosed,
+  noManagedDoors,
 ];
 
 export interface RuleFinding {
