@@ -9,6 +9,7 @@ import { ThreeTierIsolationChecks } from '../lib/isolation/pack';
 import { ISOLATION_RULES } from '../lib/isolation/rules';
 import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
 import { synth, tmpDir } from './helpers/synth';
+import { CHANNEL_MUTATIONS } from './helpers/channel-mutations';
 
 const ROOT = path.resolve(__dirname, '..');
 const CODE = '131016';
@@ -557,6 +558,8 @@ const MUTATIONS: Mutation[] = [
     }),
     analyzer: [/internet@131016 admits traffic from security-cloud via security-group \(ports 25\), which no crossing permits/],
   },
+  // DNS and the AWS-managed doors (test/helpers/channel-mutations.ts).
+  ...CHANNEL_MUTATIONS,
 ];
 
 describe('mutation tests: every hand-made violation is caught', () => {

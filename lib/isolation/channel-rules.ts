@@ -1,6 +1,6 @@
 import type { IsolationRule } from './rules';
 import { findDoors } from './channels';
-import { isOpenEntry } from './dns-names';
+import { flattenResolved, isOpenEntry } from './dns-names';
 import { asList, Json, keyOf } from './model';
 
 /**
@@ -41,7 +41,7 @@ export const dnsFirewallFailClosed: IsolationRule = {
         .sort((x: Json, y: Json) => Number(x.Priority) - Number(y.Priority));
       const domainsOf = (x: Json): string[] | undefined => {
         const list = x.FirewallDomainListId !== undefined ? model.refTo(group.stack, x.FirewallDomainListId) : undefined;
-        return list && Array.isArray(list.props.Domains) ? list.props.Domains.map((d: Json) => String(typeof d === 'string' ? d : '?')) : undefined;
+        return list && Array.isArray(list.props.Domains) ? list.props.Domains.map((d: Json) => flattenResolved(d)) : undefined;
       };
       for (const x of rules) {
         const action = String(x.Action).toUpperCase();
