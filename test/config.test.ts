@@ -141,6 +141,11 @@ const INVALID: [string, (c: any) => void, RegExp][] = [
   ['mail: a domain of two municipalities', (c) => c.municipalities.push({ code: '011002', name: '札幌市', cidrs: municipalityBlock(41), lgwanMailDomains: ['city.sapporo.lg.jp'], mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.10.144.25' }, specificCommunications: { ...c.municipalities[0].specificCommunications } }), /^municipalities\[1\]\.mail\.domains\[0\]: "city\.chiyoda\.example\.jp" is already an internet mail domain of municipalities\[0\]/],
   ['mail: message limit too small', (c) => (c.mail = { maxMessageBytes: 1000 }), /^mail\.maxMessageBytes: must be at least 1048576 \(1 MiB\)/],
   ['mail: retry for a month', (c) => (c.mail = { retryDays: 30 }), /^mail\.retryDays: must be at most 14 days/],
+  ['DNS allowlist: a bare "*" in mynumber', (c) => (c.municipalities[0].dnsAllow = { mynumber: ['*'] }), /^municipalities\[0\]\.dnsAllow\.mynumber\[0\]: "\*" would allow every name and reopen DNS as a channel to the internet; list the names the zone needs/],
+  ['DNS allowlist: a top-level domain alone', (c) => (c.municipalities[0].dnsAllow = { lgwan: ['city.chiyoda.lg.jp', 'jp'] }), /^municipalities\[0\]\.dnsAllow\.lgwan\[1\]: "jp" is a top-level domain alone, which would allow every name under it/],
+  ['DNS allowlist: every name under a top-level domain', (c) => (c.municipalities[0].dnsAllow = { transfer: ['*.jp'] }), /^municipalities\[0\]\.dnsAllow\.transfer\[0\]: "\*\.jp" is a top-level domain alone/],
+  ['DNS allowlist: a wildcard inside a name', (c) => (c.municipalities[0].dnsAllow = { lgwan: ['a.*.lg.jp'] }), /^municipalities\[0\]\.dnsAllow\.lgwan\[0\]: "a\.\*\.lg\.jp" is not a lower-case domain name; use "name\.example\.jp" or "\*\.name\.example\.jp"/],
+  ['DNS allowlist: the internet zone has no allowlist', (c) => (c.municipalities[0].dnsAllow = { internet: ['example.com'] }), /^municipalities\[0\]\.dnsAllow: has unknown field\(s\) "internet"/],
 ];
 
 describe('invalid configs name the field and the fix', () => {
