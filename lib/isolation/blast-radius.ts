@@ -166,7 +166,7 @@ export function computeBlastRadius(model: CloudModel, intent: IsolationIntent, a
   const queuePolicies = model.ofType('AWS::SQS::QueuePolicy');
   const zones: ZoneBlast[] = [];
   const endpointsOf = (vpc: ResourceRef, service: 's3' | 'sqs') =>
-    model.ofType('AWS::EC2::VPCEndpoint').filter((e) => model.refTo(e.stack, e.props.VpcId) === vpc && text(model, e.stack, e.props.ServiceName).endsWith(`.${service}`));
+    model.ofType('AWS::EC2::VPCEndpoint').filter((e) => keyOf(model.refTo(e.stack, e.props.VpcId) ?? { stack: '', logicalId: '' }) === keyOf(vpc) && text(model, e.stack, e.props.ServiceName).endsWith(`.${service}`));
   for (const zv of analysis.zones) {
     if (!zv.municipality) continue;
     const vpcKey = keyOf(zv.vpc);
