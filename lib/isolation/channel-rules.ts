@@ -2,6 +2,7 @@ import type { IsolationRule } from './rules';
 import { findDoors } from './channels';
 import { flattenResolved, isOpenEntry } from './dns-names';
 import { asList, Json, keyOf } from './model';
+import { ISOLATED } from './zones';
 
 /**
  * Pack rules for the channels that are not packet routes (DNS and the
@@ -83,7 +84,7 @@ export const noManagedDoors: IsolationRule = {
     const cache = doorCache.get(ctx.model) ?? findDoors(ctx.model, ctx.zones);
     doorCache.set(ctx.model, cache);
     const key = keyOf(r);
-    return cache.filter((d) => d.hops[0]?.resource === key && ctx.zones.isIsolated(ctx.zones.zoneVpcs().find((z) => z.zone === d.zone && z.municipality === d.municipality)!.vpc)).map((d) => `${d.what} in the ${d.zone}${d.municipality ? ` zone of ${d.municipality}` : ''}`);
+    return cache.filter((d) => d.hops[0]?.resource === key && ISOLATED.includes(d.zone)).map((d) => `${d.what} in the ${d.zone}${d.municipality ? ` zone of ${d.municipality}` : ''}`);
   },
 };
 
