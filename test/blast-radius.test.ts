@@ -7,7 +7,7 @@ import { readIntent } from '../lib/isolation/intent';
 import { blastRadiusOfAssembly, ZoneBlast } from '../lib/isolation/blast-radius';
 import { analyzeChannels } from '../lib/isolation/channels';
 import { CloudModel } from '../lib/isolation/model';
-import { check, editIntent, editTemplate, freshAssembly, resourcesOf, subnetIds, vpcId, zoneStack } from './helpers/assembly';
+import { check, editIntent, editTemplate, freshAssembly, readTemplate, resourcesOf, stackNames, subnetIds, vpcId, zoneStack } from './helpers/assembly';
 
 const ROOT = path.resolve(__dirname, '..');
 const CODE = '131016';
@@ -116,6 +116,24 @@ describe('channels: DNS and AWS-managed doors against the intent', () => {
     assert.ok(!transfer.dns?.names?.some((n) => n.includes('vpce.amazonaws.com')), 'transfer consumes no PrivateLink service');
     assert.equal(intent.zones.find((z) => z.zone === 'internet')!.dns?.policy, 'public');
     assert.deepEqual(intent.doors, []);
+  });
+  test('every zone logs its DNS queries to the archive under dns-query-logs/<code>/<zone>/, and the isolated zones fail closed', () => {
+    const d = freshAssembly('pilot');
+    for (const zone of ['mynumber', 'lgwan', 'internet', 'transfer']) {
+      const t = readTemplate(d, zoneStack(d, CODE, zone));
+      const [id, q] = resourcesOf(t, 'AWS::Route53Resolver::ResolverQueryLoggingConfig')[0];
+      const dest = JSON.stringify(q.Properties.DestinationArn);
+      assert.match(dest, /:s3:::pilot-log-archive-/, zone);
+      assert.ok(dest.includes(`/dns-query-logs/${CODE}/${zone}/`), `${zone}: ${dest}`);
+      const assoc = resourcesOf(t, 'AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation').find(([, a]) => a.Properties.ResolverQueryLogConfigId['Fn::GetAtt'][0] === id)!;
+      assert.equal(assoc[1].Properties.ResourceId.Ref, vpcId(t));
+      const failClosed = resourcesOf(t, 'AWS::Route53Resolver::FirewallConfig');
+      if (zone === 'internet') assert.equal(failClosed.length, 0);
+      else assert.deepEqual(failClosed.map(([, c]) => [c.Properties.FirewallFailOpen, c.Properties.ResourceId.Ref]), [['DISABLED', vpcId(t)]]);
+    }
+    // The archive lets log delivery write that prefix.
+    const archive = stackNames(d).map((s) => readTemplate(d, s)).flatMap((t) => resourcesOf(t, 'AWS::S3::BucketPolicy')).find(([, p]) => JSON.stringify(p).includes('AWSLogDeliveryWrite'))!;
+    assert.match(JSON.stringify(archive[1]), /dns-query-logs\/\*/);
   });
   test('a VPC without DNS support resolves nothing', () => {
     const d = freshAssembly('pilot');
