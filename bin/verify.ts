@@ -4,6 +4,7 @@ import { ConfigError, DEFAULT_CONFIG, loadConfig, ThreeTierConfig } from '../con
 import { securityCloudStackName, zoneStackName } from '../lib/core/naming';
 import { buildIntent } from '../lib/isolation/intent';
 import { ec2Client } from '../lib/verify/aws';
+import { ssmClient } from '../lib/verify/dns';
 import { ProgressEvent } from '../lib/verify/run';
 import { formatVerifyTable, verify, writeVerifyReports } from '../lib/verify/verify';
 
@@ -15,7 +16,7 @@ const USAGE = 'usage: npm run verify -- [-c config=NAME] [--region R] [--profile
  * match, 1: findings, 2: errors (usage, config, credentials, permissions,
  * failed analyses).
  */
-export async function main(argv: string[], env: { client?: Parameters<typeof verify>[0]['client']; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; sleep?: (ms: number) => Promise<void> } = {}): Promise<number> {
+export async function main(argv: string[], env: { client?: Parameters<typeof verify>[0]['client']; ssm?: Parameters<typeof verify>[0]['ssm']; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream; sleep?: (ms: number) => Promise<void> } = {}): Promise<number> {
   const stdout = env.stdout ?? process.stdout;
   const stderr = env.stderr ?? process.stderr;
   let name = process.env.THREE_TIER_CONFIG ?? DEFAULT_CONFIG;
@@ -97,6 +98,8 @@ export async function main(argv: string[], env: { client?: Parameters<typeof ver
       intent,
       region: theRegion,
       client: env.client ?? ec2Client(theRegion, profile),
+      // DNS checks on the probes (an injected EC2 client without an SSM one runs without them).
+      ssm: env.ssm ?? (env.client ? undefined : ssmClient(theRegion)),
       probes: cfg.probes,
       concurrency,
       timeoutMs: timeoutMinutes * 60_000,

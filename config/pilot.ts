@@ -56,6 +56,8 @@ export const pilot: ThreeTierConfigInput = {
         transfer: '10.1.48.0/20',
       },
       lgwanMailDomains: ['city.chiyoda.lg.jp'],
+      // Extra names the lgwan zone may resolve (its DNS Firewall allows AWS service and S3 names, then blocks everything else).
+      dnsAllow: { lgwan: ['city.chiyoda.lg.jp', '*.city.chiyoda.lg.jp'] },
       // Mail (X3, X4, the MX): the internet domain the MX accepts, the LGWAN mail server in lgwan, and the DKIM
       // selector and Secrets Manager secret of the key that signs outbound mail (docs/mail-authentication.en.md).
       mail: { domains: ['city.chiyoda.example.jp'], lgwanMailServer: '10.1.16.25', dkim: { selector: 'tt2026', privateKeySecretId: 'three-tier/131016/dkim-tt2026' } },

@@ -112,6 +112,34 @@ const terminalLanding = z.strictObject({
     .optional(),
 });
 
+/**
+ * A name an isolated zone may resolve (Route 53 Resolver DNS Firewall allowlist):
+ * "name.example.jp" or "*.name.example.jp" (the name's subdomains). A bare "*"
+ * or a top-level domain alone would open DNS to the whole internet again.
+ */
+const dnsAllowName = z.string({ error: 'must be a domain name string such as "city.chiyoda.lg.jp" or "*.city.chiyoda.lg.jp"' }).superRefine((d, ctx) => {
+  const bare = d.replace(/^\*\./, '');
+  if (d === '*' || d === '*.') {
+    ctx.addIssue({ code: 'custom', message: '"*" would allow every name and reopen DNS as a channel to the internet; list the names the zone needs, e.g. "*.city.chiyoda.lg.jp"' });
+  } else if (/^[a-z0-9-]+\.?$/i.test(bare)) {
+    ctx.addIssue({ code: 'custom', message: `"${d}" is a top-level domain alone, which would allow every name under it; list the names the zone needs, e.g. "*.city.chiyoda.lg.jp"` });
+  } else if (!DOMAIN_RE.test(bare)) {
+    ctx.addIssue({ code: 'custom', message: `"${d}" is not a lower-case domain name; use "name.example.jp" or "*.name.example.jp" (wildcard only as the first label)` });
+  }
+});
+
+/** Per isolated zone: names its DNS Firewall allows besides the AWS service and S3 names it needs. */
+const dnsAllow = z
+  .strictObject(
+    {
+      mynumber: z.array(dnsAllowName).default([]),
+      lgwan: z.array(dnsAllowName).default([]),
+      transfer: z.array(dnsAllowName).default([]),
+    },
+    { error: 'must list extra DNS names per isolated zone: { mynumber?, lgwan?, transfer? } (the internet zone resolves through the security cloud)' },
+  )
+  .default({ mynumber: [], lgwan: [], transfer: [] });
+
 /** 特定通信: one destination in the LGWAN network that mynumber may reach. */
 const specificDestination = z.strictObject({
   name: z.string().min(1, { error: 'must name the destination, e.g. "中間サーバー"' }),
@@ -169,6 +197,8 @@ export const municipalitySchema = z.strictObject({
     .optional(),
   /** The pickup page of sanitized files in lgwan and how it knows who is asking (config/pickup-schema.ts); without it no page is deployed. */
   pickup: pickupSchema.optional(),
+  /** Extra names each isolated zone may resolve (its DNS Firewall allowlist), e.g. the LGWAN names the lgwan zone needs. */
+  dnsAllow,
   /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });

@@ -12,6 +12,7 @@ import { ZoneStack } from './network/zone-stack';
 import { wireCrossings } from './crossings/wire';
 import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
+import { attachZoneDnsFirewalls } from './network/zone-dns';
 
 export interface ThreeTierApp {
   readonly config: ThreeTierConfig;
@@ -78,6 +79,8 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
   const crossingStacks = wireCrossings(app, cfg, zones);
   if (crossingStacks.simulatedLgwan) stacks.push(crossingStacks.simulatedLgwan);
   const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
+  // DNS is a channel: every allowlist zone of the intent gets its DNS Firewall (after the crossings, whose buckets it names).
+  attachZoneDnsFirewalls(cfg, zones, intent);
   return { config: cfg, intent, logArchive, securityCloud, zones, stacks };
 }
 

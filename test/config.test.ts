@@ -145,6 +145,11 @@ const INVALID: [string, (c: any) => void, RegExp][] = [
   ['mail: a DKIM private key pasted instead of the secret\'s name', (c) => (c.municipalities[0].mail.dkim.privateKeySecretId = '-----BEGIN PRIVATE KEY-----'), /^municipalities\[0\]\.mail\.dkim\.privateKeySecretId: must be the name or ARN of a Secrets Manager secret .*never put the secret itself in the config/],
   ['mail: an unknown DMARC reject action', (c) => (c.mail = { dmarcRejectAction: 'drop' }), /^mail\.dmarcRejectAction: must be "reject" \(550 at SMTP time\) or "quarantine"/],
   ['pickup: an identity provider on the internet', (c) => (c.municipalities[0].pickup.identity.idpAddresses = ['203.0.113.9']), /^municipalities\[0\]\.pickup\.identity\.idpAddresses\[0\]: "203\.0\.113\.9" is not inside the lgwan zone .* must be an lgwan-side address/],
+  ['DNS allowlist: a bare "*" in mynumber', (c) => (c.municipalities[0].dnsAllow = { mynumber: ['*'] }), /^municipalities\[0\]\.dnsAllow\.mynumber\[0\]: "\*" would allow every name and reopen DNS as a channel to the internet; list the names the zone needs/],
+  ['DNS allowlist: a top-level domain alone', (c) => (c.municipalities[0].dnsAllow = { lgwan: ['city.chiyoda.lg.jp', 'jp'] }), /^municipalities\[0\]\.dnsAllow\.lgwan\[1\]: "jp" is a top-level domain alone, which would allow every name under it/],
+  ['DNS allowlist: every name under a top-level domain', (c) => (c.municipalities[0].dnsAllow = { transfer: ['*.jp'] }), /^municipalities\[0\]\.dnsAllow\.transfer\[0\]: "\*\.jp" is a top-level domain alone/],
+  ['DNS allowlist: a wildcard inside a name', (c) => (c.municipalities[0].dnsAllow = { lgwan: ['a.*.lg.jp'] }), /^municipalities\[0\]\.dnsAllow\.lgwan\[0\]: "a\.\*\.lg\.jp" is not a lower-case domain name; use "name\.example\.jp" or "\*\.name\.example\.jp"/],
+  ['DNS allowlist: the internet zone has no allowlist', (c) => (c.municipalities[0].dnsAllow = { internet: ['example.com'] }), /^municipalities\[0\]\.dnsAllow: has unknown field\(s\) "internet"/],
 ];
 
 describe('invalid configs name the field and the fix', () => {

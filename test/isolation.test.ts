@@ -10,6 +10,7 @@ import { ISOLATION_RULES } from '../lib/isolation/rules';
 import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
 import { synth, synthShipped, tmpDir } from './helpers/synth';
 import { UPDATES_MUTATIONS } from './helpers/updates-mutations';
+import { CHANNEL_MUTATIONS } from './helpers/channel-mutations';
 
 const ROOT = path.resolve(__dirname, '..');
 const CODE = '131016';
@@ -585,6 +586,8 @@ const MUTATIONS: Mutation[] = [
     }),
     analyzer: [/internet@131016 admits traffic from security-cloud via security-group \(ports 25\), which no crossing permits/],
   },
+  // DNS and the AWS-managed doors (test/helpers/channel-mutations.ts).
+  ...CHANNEL_MUTATIONS,
 ];
 
 // The updates feed's broken templates (issue #19) share this file's synth.

@@ -36,6 +36,19 @@ describe('review pack (generated from the assembly, ja/en)', () => {
     assert.match(en, /\*\*Verdict: match \(as intended\)\*\*/);
     assert.match(en, /## AWS Control Tower proactive controls \(\d+\)/);
   });
+  test('shows every channel: the DNS allowlist per zone, the doors, the blast radius per zone and what the checks cannot see (ja/en)', () => {
+    assert.match(en, /## Every channel: DNS, AWS-managed doors and the blast radius per zone/);
+    assert.match(ja, /## すべての経路：DNS、AWS マネージドの入口、ゾーンごとの被害範囲/);
+    assert.match(en, /\| mynumber@131016 \| allowlist \| allowlist \| .*`ssm\.ap-northeast-1\.amazonaws\.com`/);
+    assert.match(en, /\| lgwan@131016 \| allowlist \| allowlist \| .*`\*\.city\.chiyoda\.lg\.jp`/);
+    assert.match(en, /\| internet@131016 \| public \| public \| - \|/);
+    assert.match(en, /Doors the intent lists: none\. Doors found in the assembly: none\./);
+    assert.match(en, /\| zone \| network reach \(ports\) \| DNS reach \|/);
+    assert.match(en, /\| internet@131016 \| .* \| inbound \(X2\) → transfer → sanitized \(X2\) → lgwan \(reaches lgwan only after sanitizing\)/);
+    assert.match(ja, /\| ゾーン \| ネットワーク到達先（ポート） \| DNS 到達 \|/);
+    assert.match(en, /Covert timing and similar channels inside permitted crossings/);
+    assert.match(ja, /許可された境界通過の中のタイミング等の隠れチャネル/);
+  });
   test('a change of config changes the review', () => {
     const cfg = structuredClone(pilot) as any;
     cfg.screenTransfer.port = 9443;

@@ -3,6 +3,7 @@ import { Crossing, IsolationIntent } from './intent';
 import { ROLE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ISOLATED, ZoneIndex, ZoneName, ZoneVpc } from './zones';
+import { analyzeChannels, ChannelAnalysis, endpointServiceListed } from './channels';
 
 /**
  * The static path analyzer (DESIGN section 4, "per path"). It builds the
@@ -54,6 +55,8 @@ export interface AnalysisResult {
   readonly verdicts: { reach: Reach; permittedBy?: string }[];
   readonly findings: Finding[];
   readonly zones: ZoneVpc[];
+  /** DNS reach and AWS-managed doors of every zone (channels.ts). */
+  readonly channels?: ChannelAnalysis;
 }
 
 export function targetLabel(t: Target): string {
@@ -609,6 +612,11 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
       continue;
     }
     const allowedBy = intent.crossings.find((c) => permits(c, r));
+    // An interface endpoint to an endpoint service outside the assembly is a door: permitted only when the intent lists it.
+    if (!allowedBy && r.mechanism === 'privatelink' && r.to.kind === 'external' && endpointServiceListed(intent, r.from, r.to.what)) {
+      verdicts.push({ reach: r, permittedBy: 'door' });
+      continue;
+    }
     verdicts.push({ reach: r, permittedBy: allowedBy?.id });
     if (allowedBy) {
       if (r.to.kind === 'internet' && !r.inspected) {
@@ -640,7 +648,10 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
       findings.push({ kind: 'broken-crossing', zone: z.zone, municipality: z.municipality, message: `zone ${z.zone} of ${z.municipality} is in the intent but no VPC carries its tags`, hops: [] });
     }
   }
-  return { reaches, verdicts, findings, zones };
+  // Channels that are not packet routes: DNS and the AWS-managed doors.
+  const channels = analyzeChannels(model, intent);
+  findings.push(...channels.findings);
+  return { reaches, verdicts, findings, zones, channels };
 }
 
 export { ISOLATED };

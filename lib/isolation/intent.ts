@@ -4,6 +4,7 @@ import { ThreeTierConfig, ZONES } from '../../config/schema';
 import { pickupIngress } from '../../config/pickup-schema';
 import { ZoneName } from './zones';
 import { updatesCrossings } from './updates-intent';
+import { zoneDnsNames } from './dns-names';
 
 /**
  * The isolation intent: every zone and every permitted crossing of DESIGN
@@ -51,6 +52,45 @@ export interface IntentZone {
   readonly zone: ZoneName;
   readonly cidr: string;
   readonly isolated: boolean;
+  /** How the zone resolves names (DNS is a channel too). Absent in intents written before DNS was modelled: isolated zones then get `allowlist` without names. */
+  readonly dns?: ZoneDns;
+}
+
+/**
+ * A zone's resolver policy. `allowlist`: the Amazon-provided resolver answers
+ * only `names` (DNS Firewall, fail closed, `*` blocked last). `none`: the zone
+ * resolves nothing. `public`: it resolves public names, filtered by the
+ * security cloud's DNS Firewall block lists (the internet zone).
+ */
+export interface ZoneDns {
+  readonly policy: 'allowlist' | 'none' | 'public';
+  /** For `allowlist`: every name the zone may resolve (filled with the project's buckets after synthesis). */
+  names?: string[];
+}
+
+/**
+ * AWS-managed doors (DESIGN section 3): forbidden unless the intent lists
+ * them. Model α lists none; a deployment that needs one names it here with
+ * the zone and why, and the checks accept exactly that door.
+ */
+export type DoorKind =
+  | 'instance-connect-endpoint'
+  | 'client-vpn'
+  | 'vpc-lattice'
+  | 'verified-access'
+  | 'gateway-load-balancer-endpoint'
+  | 'endpoint-service'
+  | 'resolver-forwarding'
+  | 'ipv6-egress'
+  | 'route-to-instance';
+
+export interface Door {
+  readonly kind: DoorKind;
+  readonly municipality?: string;
+  readonly zone: ZoneName;
+  /** For `endpoint-service`: the service name (com.amazonaws.vpce.<region>.vpce-svc-…). */
+  readonly service?: string;
+  readonly description: string;
 }
 
 /**
@@ -78,6 +118,8 @@ export interface IsolationIntent {
   readonly crossings: Crossing[];
   /** Services reachable from office segments, per municipality (optional: older intents have none). */
   readonly ingress?: ServiceIngress[];
+  /** AWS-managed doors the deployment accepts (none in model α). Absent: none. */
+  readonly doors?: Door[];
   /** The rules that follow from the crossing table, in words, for reviewers. */
   readonly rules: string[];
 }
@@ -92,6 +134,8 @@ export const DESIGN_RULES = [
   'Every byte between a municipality and the internet crosses the firewall, in both directions.',
   'AWS APIs are reached only through endpoints whose policies name this account, the project\'s buckets and the AWS repositories.',
   'Flow logs of ALL traffic on every VPC go to the log archive, which has Object Lock.',
+  'DNS is a channel: an isolated zone resolves only its allowlist (DNS Firewall, fail closed, "*" blocked last, redirection targets inspected); every zone\'s queries are logged to the archive.',
+  'AWS-managed doors (Instance Connect endpoints, Client VPN, VPC Lattice, Verified Access, Gateway Load Balancer endpoints, unnamed endpoint services, resolver forwarding, IPv6 egress, routes to instances or interfaces in isolated zones) are forbidden unless listed in doors.',
 ];
 
 /** Builds the intent of a config. Enforcing resources are listed by construct path; logical ids are added after synthesis. */
@@ -100,7 +144,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
   const crossings: Crossing[] = [];
   for (const m of cfg.municipalities) {
     for (const zone of ZONES) {
-      zones.push({ municipality: m.code, zone, cidr: m.cidrs[zone], isolated: zone !== 'internet' });
+      zones.push({ municipality: m.code, zone, cidr: m.cidrs[zone], isolated: zone !== 'internet', dns: { policy: zone === 'internet' ? 'public' : 'allowlist' } });
     }
     for (const zone of ['mynumber', 'lgwan', 'transfer'] as const) {
       const stack = stackName(m.code, zone);
@@ -194,7 +238,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     crossings.push(...updatesCrossings(cfg, m, stackName, hubStack));
   }
   for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));
-  zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false });
+  zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false, dns: { policy: 'public' } });
   crossings.push({
     id: 'X7',
     from: 'public-internet',
@@ -204,7 +248,8 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     description: 'inbound mail: anyone on the internet reaches the public MX (NLB) of the security cloud on SMTP only',
     enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
   });
-  return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, ingress: pickupIngressIntent(cfg, stackName), rules: DESIGN_RULES };
+  fillDnsAllowlists(cfg, zones, crossings);
+  return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, ingress: pickupIngressIntent(cfg, stackName), doors: [], rules: DESIGN_RULES };
 }
 
 /** The pickup page's ingress, from each municipality's identity mode. */
@@ -215,6 +260,21 @@ function pickupIngressIntent(cfg: ThreeTierConfig, stackName: (code: string, zon
     const i = pickupIngress(m.pickup, m.cidrs.lgwan, m.terminals.lgwan?.officeCidrs ?? []);
     return [{ id: 'pickup' as const, municipality: m.code, zone: 'lgwan' as const, identity: m.pickup.identity.mode, ports: [443], sources: i.sources, description: `the pickup page admits HTTPS from ${i.reason}`, enforcedBy: [{ stack, constructPath: `${stack}/Pickup/Sg/Resource`, role: 'pickup page security group' }] }];
   });
+}
+
+/** The allowlist of every `allowlist` zone: the names its crossings need, plus the config's own names. */
+function fillDnsAllowlists(cfg: ThreeTierConfig, zones: IntentZone[], crossings: Crossing[]): void {
+  for (const z of zones) {
+    if (z.dns?.policy !== 'allowlist' || !z.municipality) continue;
+    const m = cfg.municipalities.find((x) => x.code === z.municipality)!;
+    const mine = crossings.filter((c) => c.from === z.zone && c.municipality === z.municipality);
+    z.dns.names = zoneDnsNames({
+      region: m.region ?? cfg.region,
+      services: [...new Set(mine.filter((c) => c.to === 'aws-apis').flatMap((c) => c.services ?? []))],
+      privateLink: mine.some((c) => c.mechanism === 'privatelink'),
+      extra: (m.dnsAllow as Record<string, string[] | undefined>)[z.zone] ?? [],
+    });
+  }
 }
 
 /** X3 (mail in) and X4 (mail out) of a municipality with mail: the SMTP hop from the MX and the object path through the buckets. */

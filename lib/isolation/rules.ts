@@ -5,6 +5,7 @@ import { parseCidr } from '../../config/cidr';
 import { pickupOnlyFromFront } from './pickup-rule';
 import { screenBrokerCrossingFree } from './screen-rules';
 import { UPDATES_RULES } from './updates-rules';
+import { dnsFirewallFailClosed, noManagedDoors } from './channel-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -493,6 +494,8 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   pickupOnlyFromFront,
   screenBrokerCrossingFree,
   ...UPDATES_RULES,
+  dnsFirewallFailClosed,
+  noManagedDoors,
 ];
 
 export interface RuleFinding {

@@ -6,6 +6,7 @@ import { tagZone } from '../core/tags';
 import { ZoneVpc } from './zone-vpc';
 import type { SecurityCloudStack } from '../security-cloud/security-cloud-stack';
 import { TenantAttachment } from '../security-cloud/tenant';
+import { DnsFirewall } from '../security-cloud/dns-firewall';
 
 export interface ZoneStackProps extends StackProps {
   readonly config: ThreeTierConfig;
@@ -41,6 +42,9 @@ export class ZoneStack extends Stack {
       flowLogAggregationSeconds: cfg.sizing.flowLogAggregationSeconds,
     });
     ZoneVpc.acknowledgeDefaultSgProvider(this);
+    // Every zone's DNS queries go to the log archive (dns-query-logs/<code>/<zone>/).
+    const archiveArn = `arn:${Aws.PARTITION}:s3:::${logArchiveBucketName(cfg.name, cfg.account ?? Aws.ACCOUNT_ID, cfg.region)}`;
+    DnsFirewall.queryLogs(this, 'DnsQueryLogs', archiveArn, `${m.code}/${zone}`, this.zoneVpc.vpc.vpcId);
     if (zone === 'internet') {
       const archive = logArchiveBucketName(cfg.name, cfg.account ?? Aws.ACCOUNT_ID, cfg.region);
       this.tenant = new TenantAttachment(this, 'SecurityCloud', {

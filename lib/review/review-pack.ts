@@ -6,6 +6,7 @@ import { CloudModel, readAssembly } from '../isolation/model';
 import { ISOLATION_RULES } from '../isolation/rules';
 import { AcknowledgementRecord, acknowledgementsMarkdown, collectAcknowledgements } from './acknowledgements';
 import { costMarkdown, CostEstimate, estimateCost, loadPrices } from '../cost/model';
+import { channelsMarkdown } from './channels-section';
 
 /**
  * The review pack of one synthesized assembly: everything is generated from
@@ -22,6 +23,7 @@ const T = {
   verdict: { ja: '静的経路解析の判定', en: 'Static path analysis verdict' },
   acks: { ja: '承認済みの指摘', en: 'Acknowledged findings' },
   cost: { ja: 'コスト見積り', en: 'Cost estimate' },
+  channels: { ja: 'すべての経路：DNS、AWS マネージドの入口、ゾーンごとの被害範囲', en: 'Every channel: DNS, AWS-managed doors and the blast radius per zone' },
   match: { ja: '一致（インテントどおり）', en: 'match (as intended)' },
   mismatch: { ja: '不一致（指摘あり）', en: 'mismatch (findings)' },
 } as const;
@@ -125,7 +127,7 @@ export interface ReviewPack {
 
 /** Writes `<outDir>/review.ja.md`, `review.en.md` and `isolation-report.json` for the assembly in `assemblyDir`. */
 export function writeReviewPack(assemblyDir: string, outDir: string, extra: { region?: string } = {}): ReviewPack {
-  const { report, intent } = checkAssembly(assemblyDir);
+  const { report, intent, analysis } = checkAssembly(assemblyDir);
   const assembly = readAssembly(assemblyDir);
   const model = new CloudModel(assembly.stacks);
   const cost = estimateCost(assembly.stacks, loadPrices(extra.region ?? 'ap-northeast-1'));
@@ -160,6 +162,10 @@ export function writeReviewPack(assemblyDir: string, outDir: string, extra: { re
       `## ${T.verdict[lang]}`,
       '',
       verdictSection(report, lang),
+      '',
+      `## ${T.channels[lang]}`,
+      '',
+      channelsMarkdown(model, intent, analysis, lang),
       '',
       `## ${T.acks[lang]}`,
       '',

@@ -4,6 +4,9 @@ import { CustomResource, Duration, Stack, aws_iam as iam, aws_lambda as lambda, 
 import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 
+/** Key prefix of DNS query logs in the log archive. */
+export const DNS_QUERY_LOG_PREFIX = 'dns-query-logs';
+
 export const DNS_HANDLER_DIR = path.join(__dirname, 'dns-handler');
 
 export interface DnsFirewallProps {
@@ -64,9 +67,13 @@ export class DnsFirewall extends Construct {
     return new r53r.CfnFirewallRuleGroupAssociation(scope, id, { firewallRuleGroupId: ruleGroupId, vpcId, priority: 101, mutationProtection: 'ENABLED', name: 'security-cloud-dns-firewall' });
   }
 
-  /** DNS query logging of a VPC into the log archive under `dns-query-logs/<tenant>/`. */
-  static queryLogs(scope: Construct, id: string, bucketArn: string, tenant: string, vpcId: string): void {
-    const cfg = new r53r.CfnResolverQueryLoggingConfig(scope, id, { destinationArn: `${bucketArn}/dns-query-logs/${tenant}`, name: `dns-query-logs-${tenant}` });
+  /**
+   * DNS query logging of a VPC into the log archive under `dns-query-logs/<where>/`
+   * (`<code>/<zone>` for a municipality's zone, `security-cloud` for the hub).
+   */
+  static queryLogs(scope: Construct, id: string, bucketArn: string, where: string, vpcId: string): r53r.CfnResolverQueryLoggingConfig {
+    const cfg = new r53r.CfnResolverQueryLoggingConfig(scope, id, { destinationArn: `${bucketArn}/${DNS_QUERY_LOG_PREFIX}/${where}/`, name: `dns-query-logs-${where.replace(/[^A-Za-z0-9-]/g, '-')}` });
     new r53r.CfnResolverQueryLoggingConfigAssociation(scope, `${id}Association`, { resolverQueryLogConfigId: cfg.attrId, resourceId: vpcId });
+    return cfg;
   }
 }

@@ -19,8 +19,8 @@ export interface TenantAttachmentProps {
  * internet-zone stack so the hub's template never grows with tenants: the
  * Transit Gateway attachment (attachment subnets), its association with the
  * tenants route table and propagation into the firewall route table, the
- * default route of every workload subnet to the hub, the DNS Firewall
- * association and DNS query logging under `dns-query-logs/<code>/`.
+ * default route of every workload subnet to the hub and the DNS Firewall
+ * association (the zone stack logs its DNS queries, like every zone's).
  */
 export class TenantAttachment extends Construct {
   readonly attachment?: ec2.CfnTransitGatewayVpcAttachment;
@@ -55,6 +55,5 @@ export class TenantAttachment extends Construct {
       const route = new ec2.CfnRoute(this, `Default${i}`, { routeTableId: subnet.routeTable.routeTableId, destinationCidrBlock: '0.0.0.0/0', transitGatewayId: tgwId });
       route.addResourceDependency(this.attachment!);
     });
-    DnsFirewall.queryLogs(this, 'DnsQueryLogs', props.logArchiveBucketArn, m.code, vpc.vpcId);
   }
 }

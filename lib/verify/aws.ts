@@ -28,6 +28,9 @@ export const REQUIRED_ACTIONS: Record<string, string> = {
   'ec2:DeleteNetworkInsightsAnalysis': 'clean up',
   'ec2:DeleteNetworkInsightsPath': 'clean up',
   'ec2:CreateTags': 'tag what it creates (ThreeTier:Verify) so leftovers can be found',
+  'ssm:SendCommand': 'DNS check: run a resolver query on each isolated zone\'s probe (AWS-RunShellScript)',
+  'ssm:GetCommandInvocation': 'DNS check: read the probe\'s answer',
+  'ssm:CancelCommand': 'DNS check: stop a query that did not finish (clean up)',
   'tiros:CreateQuery': 'used by both analyzers on your behalf',
   'tiros:GetQueryAnswer': 'used by both analyzers on your behalf',
   'tiros:GetQueryExplanation': 'used by both analyzers on your behalf',
@@ -83,10 +86,10 @@ export function isThrottling(e: unknown): boolean {
   return THROTTLING.has(errorName(e)) || x?.$metadata?.httpStatusCode === 429;
 }
 
-/** `DescribeVpcsCommand` → `ec2:DescribeVpcs`. */
-export function actionOf(command: unknown): string {
+/** `DescribeVpcsCommand` → `ec2:DescribeVpcs` (`ssm:SendCommand` for the SSM client). */
+export function actionOf(command: unknown, service = 'ec2'): string {
   const name = (command as { constructor?: { name?: string } })?.constructor?.name ?? 'UnknownCommand';
-  return `ec2:${name.replace(/Command$/, '')}`;
+  return `${service}:${name.replace(/Command$/, '')}`;
 }
 
 export class Ec2Caller {
@@ -95,6 +98,8 @@ export class Ec2Caller {
   constructor(
     readonly client: Ec2Like,
     private readonly opts: RetryOptions = {},
+    /** IAM service prefix of the client's actions, for messages (the same retries serve the SSM client). */
+    private readonly service = 'ec2',
   ) {}
 
   async send<O>(command: object): Promise<O> {
@@ -114,13 +119,13 @@ export class Ec2Caller {
           const delay = Math.min(cap, base * 2 ** (attempt - 1));
           const wait = Math.round(delay / 2 + (random() * delay) / 2);
           this.retries++;
-          this.opts.onRetry?.(actionOf(command), attempt, wait, name);
+          this.opts.onRetry?.(actionOf(command, this.service), attempt, wait, name);
           await sleep(wait);
           continue;
         }
-        if (PERMISSION.has(name)) throw new PermissionError(actionOf(command), message);
+        if (PERMISSION.has(name)) throw new PermissionError(actionOf(command, this.service), message);
         if (CREDENTIALS.has(name)) throw new CredentialsError(`${name}: ${message}`);
-        if (isThrottling(e)) throw new Error(`${actionOf(command)} still throttled after ${max} attempts (${name}); run again later or lower --concurrency`);
+        if (isThrottling(e)) throw new Error(`${actionOf(command, this.service)} still throttled after ${max} attempts (${name}); run again later or lower --concurrency`);
         throw e;
       }
     }

@@ -74,7 +74,7 @@ export interface RunOptions {
 }
 
 export interface Leftover {
-  readonly type: 'network-insights-access-scope' | 'network-insights-access-scope-analysis' | 'network-insights-path' | 'network-insights-analysis';
+  readonly type: 'network-insights-access-scope' | 'network-insights-access-scope-analysis' | 'network-insights-path' | 'network-insights-analysis' | 'ssm-command';
   readonly id: string;
   readonly error: string;
 }

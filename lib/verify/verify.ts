@@ -6,6 +6,7 @@ import { CredentialsError, Ec2Caller, Ec2Like, MANAGED_POLICIES, PermissionError
 import { discover, Inventory } from './inventory';
 import { planChecks } from './plan';
 import { AbortedError, CheckResult, Leftover, runChecks, RunOptions } from './run';
+import { NAA_CANNOT_SEE_DNS, planDnsChecks, runDnsChecks } from './dns';
 
 /**
  * `npm run verify`: the live check of a deployed account against the
@@ -32,6 +33,8 @@ export interface VerifyReport {
   readonly leftovers: Leftover[];
   readonly throttledRetries: number;
   readonly inventory?: Inventory;
+  /** What the report cannot show (e.g. Network Access Analyzer does not see DNS). */
+  readonly notes?: string[];
 }
 
 export interface VerifyOptions extends Omit<RunOptions, 'config' | 'runId'> {
@@ -41,6 +44,10 @@ export interface VerifyOptions extends Omit<RunOptions, 'config' | 'runId'> {
   readonly probes: boolean;
   readonly retry?: RetryOptions;
   readonly clock?: () => Date;
+  /** SSM client for the DNS checks on the probes (lab with probes). Without it the DNS checks are not run, and the report says so. */
+  readonly ssm?: Ec2Like;
+  /** Public domain under which a random name is asked (default s3.amazonaws.com, which answers every name). */
+  readonly dnsPublicDomain?: string;
 }
 
 function permissionHelp(e: PermissionError): string {
@@ -92,6 +99,15 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
   const plan = planChecks(opts.intent, inventory, { probes: opts.probes });
   try {
     const outcome = await runChecks(ec2, plan.checks, { ...opts, config, runId });
+    const notes = [NAA_CANNOT_SEE_DNS];
+    // DNS: Network Access Analyzer cannot see it; ask each isolated zone's resolver from its probe.
+    if (opts.ssm && opts.probes) {
+      const dns = await runDnsChecks(new Ec2Caller(opts.ssm, { ...opts.retry, sleep: opts.retry?.sleep ?? opts.sleep }, 'ssm'), planDnsChecks(opts.intent, inventory, { region: opts.region, publicDomain: opts.dnsPublicDomain }), { runId, sleep: opts.sleep, now: opts.now });
+      outcome.results.push(...dns.results);
+      outcome.leftovers.push(...dns.leftovers);
+    } else {
+      notes.push(opts.probes ? 'The DNS checks did not run: no SSM client was given.' : 'The DNS checks need the lab probes (probes: true); this config has none, so DNS was not checked live (check-isolation checks it statically).');
+    }
     const results = outcome.results;
     const c = counts(results);
     const errors = c.error > 0;
@@ -108,6 +124,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyReport> {
       leftovers: outcome.leftovers,
       throttledRetries: ec2.retries,
       inventory,
+      notes,
     };
   } catch (e) {
     const extra = e as Error & { leftovers?: Leftover[]; partial?: CheckResult[] };
@@ -129,6 +146,7 @@ export function formatVerifyTable(r: VerifyReport): string {
   if (r.missingZones.length) out.push(`missing zones: ${r.missingZones.join(', ')}`);
   if (rows.length) out.push('', line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line));
   out.push('', `pass ${r.counts.pass}, fail ${r.counts.finding}, missing ${r.counts.missing}, skipped ${r.counts.skipped}, error ${r.counts.error}; throttled calls retried: ${r.throttledRetries}`);
+  for (const n of r.notes ?? []) out.push(`note: ${n}`);
   for (const x of r.results.filter((y) => y.status === 'finding')) {
     out.push('', `FAIL ${x.check.title}`);
     x.paths.forEach((hops, i) => {
@@ -154,6 +172,7 @@ export function verifyMarkdown(r: VerifyReport): string {
     `- 実行 / run: ${r.runId}, ${r.startedAt} → ${r.finishedAt}`,
     `- 合格 / pass ${r.counts.pass}, 不合格 / fail ${r.counts.finding}, 未配備 / missing ${r.counts.missing}, 対象外 / skipped ${r.counts.skipped}, エラー / error ${r.counts.error}`,
   ];
+  for (const n of r.notes ?? []) out.push(`- 注 / note: ${n === NAA_CANNOT_SEE_DNS ? 'Network Access Analyzer は名前解決（DNS）を見ません。DNS は各分離ゾーンのプローブから SSM Run Command でリゾルバーに問い合わせて確かめます。 / ' : ''}${n}`);
   if (r.error) out.push('', '## エラー / Error', '', '```', r.error, '```');
   if (r.missingZones.length) out.push('', '## 未配備のゾーン / Zones not deployed', '', ...r.missingZones.map((z) => `- ${z}`));
   out.push('', '## 判定表 / Verdict table', '', '| # | 種別 / kind | 境界通過 / crossing | 結果 / result | 検査 / check | 詳細 / detail |', '|---|---|---|---|---|---|');
