@@ -174,9 +174,10 @@ export function tagsOf(props: Record<string, Json>): Record<string, string> {
   const out: Record<string, string> = {};
   const tags = props.Tags;
   if (Array.isArray(tags)) {
-    for (const t of tags) if (t && typeof t.Key === 'string') out[t.Key] = String(t.Value);
+    for (const t of tags) if (t && typeof t.Key === 'string' && (typeof t.Value !== 'object' || t.Value === null)) out[t.Key] = String(t.Value);
   } else if (tags && typeof tags === 'object') {
-    for (const [k, v] of Object.entries(tags)) out[k] = String(v);
+    // An unevaluated or unresolvable value is not a tag value: it is left out (the analyzer reports unresolved zone tags).
+    for (const [k, v] of Object.entries(tags)) if (typeof v !== 'object' || v === null) out[k] = String(v);
   }
   return out;
 }
