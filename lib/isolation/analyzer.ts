@@ -793,7 +793,19 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
       findings.push({ kind: 'broken-crossing', zone: z.zone, municipality: z.municipality, message: `zone ${z.zone} of ${z.municipality} is in the intent but no VPC carries its tags`, hops: [] });
     }
   }
-  return { reaches, verdicts, findings, zones };
+  return { reaches, verdicts, findings: collapse(findings), zones };
+}
+
+/** One finding per distinct message: a reach found on several paths (one per AZ, say) is reported once, with the first path and the count. */
+function collapse(findings: Finding[]): Finding[] {
+  const byMessage = new Map<string, { f: Finding; n: number }>();
+  for (const f of findings) {
+    const k = `${f.kind}|${f.message}`;
+    const hit = byMessage.get(k);
+    if (hit) hit.n++;
+    else byMessage.set(k, { f, n: 1 });
+  }
+  return [...byMessage.values()].map(({ f, n }) => (n > 1 ? { ...f, message: `${f.message} (${n} paths; the first is shown)` } : f));
 }
 
 export { ISOLATED };

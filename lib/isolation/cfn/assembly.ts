@@ -74,12 +74,12 @@ function readJson(file: string, what: string): Json {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new AssemblyError(`${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new AssemblyError(`${file}: unreadable ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new AssemblyError(`${file}: ${what} is not valid JSON (${(e as Error).message})`);
+    throw new AssemblyError(`${file}: unreadable ${what} (not valid JSON: ${(e as Error).message})`);
   }
 }
 
@@ -120,7 +120,7 @@ export function checkTemplate(file: string, t: Json): asserts t is CfnTemplate {
 /** Reads a parameter file in either accepted format; undefined when there is none. */
 export function readParameterFile(file: string): Record<string, string | string[]> | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const data = readJson(file, 'the parameter file');
+  const data = readJson(file, 'parameter file');
   const value = (v: Json, where: string): string | string[] => {
     if (typeof v === 'string') return v;
     if (typeof v === 'number' || typeof v === 'boolean') return String(v);
@@ -162,7 +162,7 @@ function parseEnvironment(env: Json): { region?: string; account?: string } {
 /** Reads every stack template (with parameter files and acknowledgement metadata) of a cloud assembly directory. */
 export function readCloudAssembly(dir: string): AssemblyFiles {
   const manifestPath = path.join(dir, 'manifest.json');
-  const manifest = readJson(manifestPath, 'the cloud assembly manifest');
+  const manifest = readJson(manifestPath, 'cloud assembly manifest');
   if (!manifest || typeof manifest !== 'object' || (manifest.artifacts !== undefined && typeof manifest.artifacts !== 'object')) throw new AssemblyError(`${manifestPath}: artifacts: not an object`);
   const stacks: StackInput[] = [];
   const acknowledgements: Acknowledgement[] = [];
@@ -170,7 +170,7 @@ export function readCloudAssembly(dir: string): AssemblyFiles {
     if (artifact?.type !== 'aws:cloudformation:stack') continue;
     const file = path.join(dir, artifact.properties?.templateFile ?? `${name}.template.json`);
     if (!fs.existsSync(file)) throw new AssemblyError(`${file}: missing; manifest.json artifacts.${name}.properties.templateFile names it`);
-    const template = readJson(file, `the template of stack ${name}`);
+    const template = readJson(file, `template for stack ${name}`);
     checkTemplate(file, template);
     const parametersFile = path.join(dir, `${name}.parameters.json`);
     const parameters = readParameterFile(parametersFile);
@@ -178,7 +178,7 @@ export function readCloudAssembly(dir: string): AssemblyFiles {
     let metadata: Record<string, Json[]> = artifact.metadata ?? {};
     if (artifact.additionalMetadataFile) {
       const mf = path.join(dir, artifact.additionalMetadataFile);
-      if (fs.existsSync(mf)) metadata = { ...metadata, ...readJson(mf, 'the stack metadata') };
+      if (fs.existsSync(mf)) metadata = { ...metadata, ...readJson(mf, 'stack metadata') };
     }
     const logicalIds = new Map<string, string>();
     for (const [p, entries] of Object.entries(metadata)) {
@@ -199,7 +199,7 @@ export function readCloudAssembly(dir: string): AssemblyFiles {
 }
 
 const TEMPLATE_FILE = /\.(json|ya?ml|template)$/i;
-const NOT_TEMPLATES = /(\.parameters\.json|isolation-intent\.json|isolation-report\.json|manifest\.json|tree\.json|cdk\.out|\.assets\.json|\.metadata\.json|package(-lock)?\.json)$/i;
+const NOT_TEMPLATES = /(\.parameters\.json|\.intent\.json|isolation-intent\.json|isolation-report\.json|manifest\.json|tree\.json|cdk\.out|\.assets\.json|\.metadata\.json|package(-lock)?\.json)$/i;
 
 function stackNameOf(file: string): string {
   return path.basename(file).replace(/(\.template)?\.(json|ya?ml|template)$/i, '');
@@ -216,7 +216,7 @@ export function readInputs(inputs: readonly string[]): AssemblyFiles {
   const acknowledgements: Acknowledgement[] = [];
   let isCloudAssembly = false;
   for (const input of inputs) {
-    if (!fs.existsSync(input)) throw new AssemblyError(`${input}: no such file or directory; pass the cdk.out directory that "npx cdk synth" wrote, or template files`);
+    if (!fs.existsSync(input)) throw new AssemblyError(`${input}: no such directory; pass the cdk.out directory that "npx cdk synth" wrote (or CloudFormation template files)`);
     if (fs.statSync(input).isDirectory()) {
       if (fs.existsSync(path.join(input, 'manifest.json'))) {
         const a = readCloudAssembly(input);
@@ -226,7 +226,7 @@ export function readInputs(inputs: readonly string[]): AssemblyFiles {
         continue;
       }
       const files = fs.readdirSync(input).filter((f) => TEMPLATE_FILE.test(f) && !NOT_TEMPLATES.test(f)).sort();
-      if (files.length === 0) throw new AssemblyError(`${input}: neither a cloud assembly (manifest.json is missing) nor a folder with template files (*.json, *.yaml)`);
+      if (files.length === 0) throw new AssemblyError(`${input}: not a cloud assembly (manifest.json is missing) and holds no template files (*.json, *.yaml); pass the cdk.out directory that "npx cdk synth" wrote`);
       for (const f of files) stacks.push(templateStack(path.join(input, f)));
     } else stacks.push(templateStack(input));
   }
