@@ -364,7 +364,7 @@ function walk(g: Graph, s: WalkState, ip: number, out: TraceResult[]): void {
     s.firstDest ??= e.dest.text;
     s.hops = [...s.hops, hop(route, `route ${e.dest.text}${s.rt ? ` in ${keyOf(s.rt)}` : ''}`)];
     const targetKeys = ['GatewayId', 'NatGatewayId', 'TransitGatewayId', 'VpcPeeringConnectionId', 'VpcEndpointId', 'NetworkInterfaceId', 'InstanceId', 'EgressOnlyInternetGatewayId', 'CarrierGatewayId', 'LocalGatewayId', 'CoreNetworkArn'];
-    const key = targetKeys.find((k) => p[k] !== undefined);
+    const key = targetKeys.find((k) => rp[k] !== undefined); // resolved: Fn::If may have removed a target (AWS::NoValue)
     if (!key) return end({ kind: 'appliance', what: `route ${keyOf(route)} without a target` });
     if (isUnresolved(rp[key])) return end({ kind: 'appliance', what: `route target ${key} that cannot be resolved offline (${rp[key]['Fn::Unresolved']})` });
     const resolvedTarget = g.model.resolve(route.stack, p[key]);
@@ -765,7 +765,7 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
     verdicts.push({ reach: r, permittedBy: allowedBy?.id });
     if (allowedBy) {
       if (r.to.kind === 'internet' && !r.inspected) {
-        findings.push({ kind: 'uninspected-path', zone: r.from.zone, municipality: r.from.municipality, message: `${r.from.zone} reaches the internet without crossing the firewall`, hops: r.hops });
+        findings.push({ kind: 'uninspected-path', zone: r.from.zone, municipality: r.from.municipality, message: `${label(r.from)} reaches the internet without crossing the firewall`, hops: r.hops });
       }
       continue;
     }
