@@ -1,37 +1,61 @@
 #!/usr/bin/env node
+import * as fs from 'fs';
 import * as path from 'path';
 import { checkAssembly, formatReport, writeReport } from '../lib/isolation/check';
 import { IntentError } from '../lib/isolation/intent';
 import { AssemblyError } from '../lib/isolation/model';
 
 /**
- * `npm run check-isolation -- <cdk.out> [--report FILE] [--json]`
- * Exit 0: the assembly matches its intent. 1: findings. 2: the assembly or
- * its intent cannot be read.
+ * `npm run check-isolation -- <cdk.out | template folder | template files…> [--intent FILE]
+ *   [--region R] [--account A] [--report FILE] [--json]`
+ * Exit 0: the templates match their intent. 1: findings. 2: the input or the
+ * intent cannot be read (the message names the file and the field), or the
+ * check itself failed: never 1, which means findings.
  */
+const USAGE = 'usage: npm run check-isolation -- <cdk.out dir | template dir | template files...> [--intent FILE] [--region REGION] [--account ACCOUNT] [--report FILE] [--json]';
+
 function main(argv: string[]): number {
-  let dir: string | undefined;
+  const inputs: string[] = [];
   let reportFile: string | undefined;
+  let intent: string | undefined;
+  let region: string | undefined;
+  let account: string | undefined;
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === '--report') reportFile = argv[++i];
-    else if (a === '--json') json = true;
+    const value = (): string | undefined => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) {
+        process.stderr.write(`${a} needs a value\n${USAGE}\n`);
+        return undefined;
+      }
+      return v;
+    };
+    if (a === '--report') {
+      if ((reportFile = value()) === undefined) return 2;
+    } else if (a === '--intent') {
+      if ((intent = value()) === undefined) return 2;
+    } else if (a === '--region') {
+      if ((region = value()) === undefined) return 2;
+    } else if (a === '--account') {
+      if ((account = value()) === undefined) return 2;
+    } else if (a === '--json') json = true;
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('usage: npm run check-isolation -- <cdk.out dir> [--report FILE] [--json]\n');
+      process.stdout.write(`${USAGE}\n`);
       return 0;
     } else if (a.startsWith('-')) {
-      process.stderr.write(`unknown option ${a}; usage: npm run check-isolation -- <cdk.out dir> [--report FILE] [--json]\n`);
+      process.stderr.write(`unknown option ${a}\n${USAGE}\n`);
       return 2;
-    } else dir = a;
+    } else inputs.push(a);
   }
-  if (!dir) {
-    process.stderr.write('usage: npm run check-isolation -- <cdk.out dir> [--report FILE] [--json]\n(no assembly directory given; "npx cdk synth" writes cdk.out)\n');
+  if (inputs.length === 0) {
+    process.stderr.write(`${USAGE}\n(no input given; "npx cdk synth" writes cdk.out)\n`);
     return 2;
   }
   try {
-    const { report } = checkAssembly(dir);
-    const file = reportFile ?? path.join(dir, 'isolation-report.json');
+    const { report } = checkAssembly(inputs, { intent, region, account });
+    const single = inputs.length === 1 && fs.statSync(inputs[0]).isDirectory() ? inputs[0] : undefined;
+    const file = reportFile ?? (single ? path.join(single, 'isolation-report.json') : 'isolation-report.json');
     writeReport(file, report);
     process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\nreport: ${file}\n`);
     return report.verdict === 'match' ? 0 : 1;
@@ -40,7 +64,9 @@ function main(argv: string[]): number {
       process.stderr.write(`check-isolation: ${e.message}\n`);
       return 2;
     }
-    throw e;
+    // A failure of the check itself is not a finding: it must not read as exit 1.
+    process.stderr.write(`check-isolation: the check failed (${(e as Error).stack ?? String(e)})\n`);
+    return 2;
   }
 }
 

@@ -427,7 +427,7 @@ const MUTATIONS: Mutation[] = [
         t.Resources[h.tenantsDefault].Properties!.TransitGatewayAttachmentId = { Ref: h.egressAttachment };
       });
     },
-    analyzer: [/uninspected-path: internet reaches the internet without crossing the firewall/],
+    analyzer: [/uninspected-path: internet@131016 reaches the internet without crossing the firewall/],
   },
   {
     label: 'return traffic from the egress VPC that bypasses the firewall',

@@ -2,6 +2,7 @@ import { Cidr, formatIpv4, parseCidr } from '../../config/cidr';
 import { Crossing, IsolationIntent } from './intent';
 import { ROLE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
+import { isUnresolved, unresolvedIn } from './cfn/resolve';
 import { ISOLATED, ZoneIndex, ZoneName, ZoneVpc } from './zones';
 import { analyzeChannels, ChannelAnalysis, endpointServiceListed } from './channels';
 
@@ -32,7 +33,10 @@ export interface Reach {
   readonly from: { zone: ZoneName; municipality?: string; vpc: string };
   readonly to: Target;
   readonly mechanism: 'route' | 'privatelink' | 'vpc-endpoint' | 'security-group' | 'network-acl';
+  /** Single ports a crossing can be matched against (empty for all traffic, ICMP or wide ranges). */
   readonly ports?: number[];
+  /** What the opening admits, protocol-aware: `tcp 443`, `tcp 1024-65535`, `icmp`, `all`. */
+  readonly portText?: string;
   /** True when the path crosses a Network Firewall. */
   readonly inspected: boolean;
   readonly hops: Hop[];
@@ -43,7 +47,8 @@ export interface Reach {
 export interface Finding {
   readonly kind: 'forbidden-reach' | 'broken-crossing' | 'uninspected-path' | 'unverifiable-path';
   readonly municipality?: string;
-  readonly zone: ZoneName;
+  /** The zone the finding is about; 'unknown' when an unresolvable value hides even that. */
+  readonly zone: ZoneName | 'unknown';
   readonly message: string;
   readonly hops: Hop[];
   readonly crossing?: string;
@@ -95,6 +100,8 @@ class Graph {
   private readonly subnetsByVpc = new Map<string, ResourceRef[]>();
   private readonly tgwAttachments: ResourceRef[];
   private readonly firewalls: ResourceRef[];
+  /** Subnets where a firewall has its endpoints: traffic leaving them has been inspected. */
+  private readonly firewallSubnets = new Set<string>();
 
   constructor(readonly model: CloudModel) {
     this.zones = new ZoneIndex(model);
@@ -119,6 +126,29 @@ class Graph {
     }
     this.tgwAttachments = model.ofType('AWS::EC2::TransitGatewayAttachment', 'AWS::EC2::TransitGatewayVpcAttachment');
     this.firewalls = model.ofType('AWS::NetworkFirewall::Firewall');
+    for (const fw of this.firewalls) for (const s of this.firewallSubnetsOf(fw, 'any')) this.firewallSubnets.add(keyOf(s));
+  }
+
+  /** A firewall's subnets: the one of endpoint `index`, or all of them ('any': the endpoint's position is not defined). */
+  firewallSubnetsOf(fw: ResourceRef, index: number | 'any' | undefined): ResourceRef[] {
+    const mappings = asList(fw.resolved.SubnetMappings);
+    const picked = typeof index === 'number' ? mappings.slice(index, index + 1) : mappings;
+    return picked.map((m) => this.model.refTo(fw.stack, m?.SubnetId)).filter((x): x is ResourceRef => !!x);
+  }
+
+  isFirewallSubnet(subnet: ResourceRef): boolean {
+    return this.firewallSubnets.has(keyOf(subnet));
+  }
+
+  /** The distinct route tables of a list of subnets (an attachment's, a firewall's), each with one subnet that uses it. */
+  tablesOfSubnets(subnets: ResourceRef[]): { rt: ResourceRef | undefined; subnet: ResourceRef }[] {
+    const seen = new Map<string, { rt: ResourceRef | undefined; subnet: ResourceRef }>();
+    for (const s of subnets) {
+      const rt = this.tableOf(s);
+      const k = rt ? keyOf(rt) : 'main';
+      if (!seen.has(k)) seen.set(k, { rt, subnet: s });
+    }
+    return [...seen.values()];
   }
 
   private readonly byVpc = new Map<string, Map<string, ResourceRef[]>>();
@@ -147,20 +177,25 @@ class Graph {
     return this.subnetsByVpc.get(keyOf(vpc)) ?? [];
   }
 
-  /** Route tables in use by a VPC's subnets (subnets without association use the main table: local only). */
-  tables(vpc: ResourceRef): (ResourceRef | undefined)[] {
-    const seen = new Map<string, ResourceRef | undefined>();
+  /**
+   * Route tables in use by a VPC's subnets (subnets without association use
+   * the main table: local only), each with whether traffic leaving it has
+   * already been inspected (the firewall's own subnets are the inspection point).
+   */
+  tables(vpc: ResourceRef): { rt: ResourceRef | undefined; inspected: boolean }[] {
+    const seen = new Map<string, { rt: ResourceRef | undefined; inspected: boolean }>();
     for (const s of this.subnets(vpc)) {
       const rt = this.tableBySubnet.get(keyOf(s));
-      seen.set(rt ? keyOf(rt) : 'main', rt);
+      const inspected = this.isFirewallSubnet(s);
+      seen.set(`${rt ? keyOf(rt) : 'main'}|${inspected}`, { rt, inspected });
     }
-    if (seen.size === 0) seen.set('main', undefined);
+    if (seen.size === 0) seen.set('main', { rt: undefined, inspected: false });
     return [...seen.values()];
   }
 
   vpcCidrs(vpc: ResourceRef): Cidr[] {
     const z = this.zones.vpcZone(vpc);
-    const texts = z ? z.cidrs : [this.model.literal(vpc.stack, vpc.props.CidrBlock)].filter((c): c is string => !!c);
+    const texts = z ? z.cidrs : [this.model.literal(vpc.stack, vpc.resolved.CidrBlock)].filter((c): c is string => !!c);
     return texts.map((t) => parseCidr(t)).filter((c): c is Cidr => typeof c !== 'string');
   }
 
@@ -220,7 +255,7 @@ class Graph {
     }
     if (this.associations.has(keyOf(attachment))) return this.associations.get(keyOf(attachment));
     const tgw = this.model.refTo(attachment.stack, attachment.props.TransitGatewayId);
-    if (tgw && tgw.props.DefaultRouteTableAssociation !== 'disable') return 'default';
+    if (tgw && tgw.resolved.DefaultRouteTableAssociation !== 'disable') return 'default';
     return undefined;
   }
 
@@ -245,7 +280,7 @@ class Graph {
     if (table === 'default') {
       for (const att of this.tgwAttachments) {
         const t = this.model.refTo(att.stack, att.props.TransitGatewayId);
-        if (t === tgw && tgw?.props.DefaultRouteTablePropagation !== 'disable') propagate(att, undefined);
+        if (t === tgw && tgw?.resolved.DefaultRouteTablePropagation !== 'disable') propagate(att, undefined);
       }
       return out;
     }
@@ -253,7 +288,7 @@ class Graph {
       if (this.model.refTo(r.stack, r.props.TransitGatewayRouteTableId) !== table) continue;
       const dest = this.cidrOf(r.stack, r.props.DestinationCidrBlock);
       if (!dest) continue;
-      const blackhole = r.props.Blackhole === true || r.props.Blackhole === 'true';
+      const blackhole = r.resolved.Blackhole === true || r.resolved.Blackhole === 'true';
       const att = r.props.TransitGatewayAttachmentId !== undefined ? this.model.refTo(r.stack, r.props.TransitGatewayAttachmentId) : undefined;
       out.push({ dest, attachment: att, blackhole, via: r });
     }
@@ -281,172 +316,193 @@ function hop(r: ResourceRef, note: string): Hop {
   return { resource: keyOf(r), type: r.type, note };
 }
 
-/** Forwards one probe packet from a VPC route table until it arrives, leaves or drops. */
-function trace(g: Graph, vpc: ResourceRef, rt: ResourceRef | undefined, ip: number, startHops: Hop[]): TraceResult {
-  const state = { firstDest: undefined as string | undefined };
-  const result = traceInner(g, vpc, rt, ip, startHops, state);
-  return { ...result, firstDest: state.firstDest };
+interface WalkState {
+  vpc: ResourceRef;
+  rt: ResourceRef | undefined;
+  inspected: boolean;
+  hops: Hop[];
+  firstDest?: string;
+  seen: Set<string>;
 }
 
-function traceInner(g: Graph, vpc: ResourceRef, rt: ResourceRef | undefined, ip: number, startHops: Hop[], state: { firstDest?: string }): TraceResult {
-  const hops = [...startHops];
-  let inspected = false;
-  let curVpc = vpc;
-  let curRt = rt;
-  const seen = new Set<string>();
+/** At most this many outcomes per probe: enough for every AZ of every hop of real designs. */
+const MAX_BRANCHES = 256;
+
+/**
+ * Forwards one probe packet from a VPC route table until it arrives, leaves
+ * or drops. Where the packet may continue in several subnets (a Transit
+ * Gateway attachment spans AZs, a firewall endpoint picked by position may
+ * be in any AZ), the walk forks and follows every one: a bypass in any one
+ * AZ shows as its own outcome.
+ */
+function trace(g: Graph, vpc: ResourceRef, rt: ResourceRef | undefined, ip: number, startHops: Hop[], inspected = false): TraceResult[] {
+  const out: TraceResult[] = [];
+  walk(g, { vpc, rt, inspected, hops: [...startHops], seen: new Set() }, ip, out);
+  return out;
+}
+
+const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((c) => parseCidr(c) as Cidr);
+
+function walk(g: Graph, s: WalkState, ip: number, out: TraceResult[]): void {
+  const end = (outcome: TraceResult['outcome']): void => {
+    if (out.length < MAX_BRANCHES) out.push({ outcome, hops: s.hops, inspected: s.inspected, firstDest: s.firstDest });
+  };
+  const fork = (branches: { vpc: ResourceRef; rt: ResourceRef | undefined; hops: Hop[] }[]): void => {
+    if (out.length >= MAX_BRANCHES) return end({ kind: 'appliance', what: 'more paths than the analyzer follows' });
+    for (const b of branches) walk(g, { ...s, vpc: b.vpc, rt: b.rt, hops: [...s.hops, ...b.hops], seen: new Set(s.seen) }, ip, out);
+  };
   for (let step = 0; step < 32; step++) {
-    const stateKey = `${keyOf(curVpc)}|${curRt ? keyOf(curRt) : 'main'}`;
-    if (seen.has(stateKey)) return { outcome: { kind: 'drop', why: 'routing loop' }, hops, inspected };
-    seen.add(stateKey);
-    const e = Graph.match(g.entries(curVpc, curRt), ip);
-    if (!e) return { outcome: { kind: 'drop', why: 'no route' }, hops, inspected };
+    const stateKey = `${keyOf(s.vpc)}|${s.rt ? keyOf(s.rt) : 'main'}`;
+    if (s.seen.has(stateKey)) return end({ kind: 'drop', why: 'routing loop' });
+    s.seen.add(stateKey);
+    const e = Graph.match(g.entries(s.vpc, s.rt), ip);
+    if (!e) return end({ kind: 'drop', why: 'no route' });
     if (e.route === 'local') {
-      const z = g.zones.vpcZone(curVpc);
-      const outcome: Target = z ? { kind: 'zone', zone: z.zone, municipality: z.municipality, vpc: keyOf(curVpc) } : { kind: 'unknown-vpc', vpc: keyOf(curVpc) };
-      return { outcome, hops, inspected };
+      const z = g.zones.vpcZone(s.vpc);
+      return end(z ? { kind: 'zone', zone: z.zone, municipality: z.municipality, vpc: keyOf(s.vpc) } : { kind: 'unknown-vpc', vpc: keyOf(s.vpc) });
     }
     const route = e.route;
     const p = route.props;
-    state.firstDest ??= e.dest.text;
-    hops.push(hop(route, `route ${e.dest.text}${curRt ? ` in ${keyOf(curRt)}` : ''}`));
-    const target = g.model.refTo(route.stack, p.GatewayId ?? p.NatGatewayId ?? p.TransitGatewayId ?? p.VpcPeeringConnectionId ?? p.VpcEndpointId ?? p.NetworkInterfaceId ?? p.InstanceId ?? p.EgressOnlyInternetGatewayId);
-    if (p.GatewayId !== undefined) {
+    const rp = route.resolved;
+    s.firstDest ??= e.dest.text;
+    s.hops = [...s.hops, hop(route, `route ${e.dest.text}${s.rt ? ` in ${keyOf(s.rt)}` : ''}`)];
+    const targetKeys = ['GatewayId', 'NatGatewayId', 'TransitGatewayId', 'VpcPeeringConnectionId', 'VpcEndpointId', 'NetworkInterfaceId', 'InstanceId', 'EgressOnlyInternetGatewayId', 'CarrierGatewayId', 'LocalGatewayId', 'CoreNetworkArn'];
+    const key = targetKeys.find((k) => rp[k] !== undefined); // resolved: Fn::If may have removed a target (AWS::NoValue)
+    if (!key) return end({ kind: 'appliance', what: `route ${keyOf(route)} without a target` });
+    if (isUnresolved(rp[key])) return end({ kind: 'appliance', what: `route target ${key} that cannot be resolved offline (${rp[key]['Fn::Unresolved']})` });
+    const resolvedTarget = g.model.resolve(route.stack, p[key]);
+    const target = resolvedTarget.kind === 'resource' ? resolvedTarget.ref : undefined;
+    if (key === 'GatewayId') {
       if (target?.type === 'AWS::EC2::VPNGateway') {
-        const role = tagsOf(target.props)[ROLE_TAG];
-        hops.push(hop(target, `virtual private gateway${role ? ` (${role})` : ''}`));
-        return { outcome: { kind: 'external', what: role ? `vgw:${role}` : `vpn:${keyOf(target)}` }, hops, inspected };
+        const role = tagsOf(target.resolved)[ROLE_TAG];
+        s.hops.push(hop(target, `virtual private gateway${role ? ` (${role})` : ''}`));
+        return end({ kind: 'external', what: role ? `vgw:${role}` : `vpn:${keyOf(target)}` });
       }
       const lit = g.model.literal(route.stack, p.GatewayId);
       if (target?.type === 'AWS::EC2::InternetGateway' || lit?.startsWith('igw-')) {
-        if (target) hops.push(hop(target, 'internet gateway'));
-        const priv = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].some((c) => {
-          const x = parseCidr(c) as Cidr;
-          return ip >= x.start && ip <= x.end;
-        });
-        return priv ? { outcome: { kind: 'drop', why: 'internet gateway does not route private addresses' }, hops, inspected } : { outcome: { kind: 'internet' }, hops, inspected };
+        if (target) s.hops.push(hop(target, 'internet gateway'));
+        if (PRIVATE.some((x) => ip >= x.start && ip <= x.end)) return end({ kind: 'drop', why: 'internet gateway does not route private addresses' });
+        return end({ kind: 'internet' });
       }
-      if (lit?.startsWith('vgw-')) return { outcome: { kind: 'external', what: `vpn:${lit}` }, hops, inspected };
-      return { outcome: { kind: 'appliance', what: `gateway ${JSON.stringify(p.GatewayId)}` }, hops, inspected };
+      if (lit === 'local') return end({ kind: 'drop', why: 'local route' });
+      if (lit?.startsWith('vgw-')) return end({ kind: 'external', what: `vpn:${lit}` });
+      return end({ kind: 'appliance', what: `gateway ${JSON.stringify(rp.GatewayId)}` });
     }
-    if (p.EgressOnlyInternetGatewayId !== undefined) return { outcome: { kind: 'internet' }, hops, inspected };
-    if (p.NatGatewayId !== undefined) {
-      if (!target) return { outcome: { kind: 'appliance', what: 'NAT gateway outside the model' }, hops, inspected };
-      hops.push(hop(target, 'NAT gateway'));
+    if (key === 'EgressOnlyInternetGatewayId') return end({ kind: 'internet' });
+    if (key === 'NatGatewayId') {
+      if (!target) return end({ kind: 'appliance', what: 'NAT gateway outside the model' });
+      s.hops.push(hop(target, 'NAT gateway'));
       const subnet = g.model.refTo(target.stack, target.props.SubnetId);
       const natVpc = subnet && g.model.refTo(subnet.stack, subnet.props.VpcId);
-      if (!subnet || !natVpc) return { outcome: { kind: 'drop', why: 'NAT gateway without subnet' }, hops, inspected };
-      curVpc = natVpc;
-      curRt = g.tableOf(subnet);
-      // A NAT never forwards to its own VPC's local range again from outside; continue routing.
+      if (!subnet || !natVpc) return end({ kind: 'appliance', what: `NAT gateway ${keyOf(target)} whose subnet cannot be resolved` });
+      s.vpc = natVpc;
+      s.rt = g.tableOf(subnet);
       continue;
     }
-    if (p.VpcPeeringConnectionId !== undefined) {
-      if (!target) return { outcome: { kind: 'external', what: 'peering outside the model' }, hops, inspected };
-      hops.push(hop(target, 'VPC peering'));
+    if (key === 'VpcPeeringConnectionId') {
+      if (!target) return end({ kind: 'external', what: 'peering outside the model' });
+      s.hops.push(hop(target, 'VPC peering'));
       const a = g.model.refTo(target.stack, target.props.VpcId);
       const b = g.model.refTo(target.stack, target.props.PeerVpcId);
-      const other = a === curVpc ? b : a;
-      if (!other) return { outcome: { kind: 'external', what: `peer VPC ${JSON.stringify(target.props.PeerVpcId)}` }, hops, inspected };
+      const other = a === s.vpc ? b : a;
+      if (!other) return end({ kind: 'external', what: `peer VPC ${JSON.stringify(target.resolved.PeerVpcId)}` });
       const inOther = g.vpcCidrs(other).some((c) => ip >= c.start && ip <= c.end);
-      if (!inOther) return { outcome: { kind: 'drop', why: 'peering is not transitive' }, hops, inspected };
+      if (!inOther) return end({ kind: 'drop', why: 'peering is not transitive' });
       const z = g.zones.vpcZone(other);
-      return { outcome: z ? { kind: 'zone', zone: z.zone, municipality: z.municipality, vpc: keyOf(other) } : { kind: 'unknown-vpc', vpc: keyOf(other) }, hops, inspected };
+      return end(z ? { kind: 'zone', zone: z.zone, municipality: z.municipality, vpc: keyOf(other) } : { kind: 'unknown-vpc', vpc: keyOf(other) });
     }
-    if (p.TransitGatewayId !== undefined) {
-      const att = g.attachmentOf(curVpc, target);
-      if (!att) return { outcome: { kind: 'drop', why: 'VPC not attached to that Transit Gateway' }, hops, inspected };
-      hops.push(hop(att, 'Transit Gateway attachment'));
+    if (key === 'TransitGatewayId') {
+      const att = g.attachmentOf(s.vpc, target);
+      if (!att) return end({ kind: 'drop', why: 'VPC not attached to that Transit Gateway' });
+      s.hops.push(hop(att, 'Transit Gateway attachment'));
       let table = g.associatedTable(att);
-      let arrived: TraceResult | undefined;
-      for (let tgwStep = 0; tgwStep < 8 && !arrived; tgwStep++) {
-        if (!table) return { outcome: { kind: 'drop', why: 'attachment has no route table association' }, hops, inspected };
-        if (table !== 'default') hops.push(hop(table, 'Transit Gateway route table'));
-        else hops.push({ resource: `${target ? keyOf(target) : '?'}#default`, type: 'AWS::EC2::TransitGatewayRouteTable', note: 'default route table (association enabled)' });
+      for (let tgwStep = 0; tgwStep < 8; tgwStep++) {
+        if (!table) return end({ kind: 'drop', why: 'attachment has no route table association' });
+        if (table !== 'default') s.hops.push(hop(table, 'Transit Gateway route table'));
+        else s.hops.push({ resource: `${target ? keyOf(target) : '?'}#default`, type: 'AWS::EC2::TransitGatewayRouteTable', note: 'default route table (association enabled)' });
         const te = Graph.match(g.tgwEntries(table, target), ip);
-        if (!te) return { outcome: { kind: 'drop', why: 'no Transit Gateway route' }, hops, inspected };
-        if (te.via) hops.push(hop(te.via, te.blackhole ? `blackhole ${te.dest.text}` : `TGW route ${te.dest.text}`));
-        if (te.blackhole || !te.attachment) return { outcome: { kind: 'drop', why: 'blackhole' }, hops, inspected };
+        if (!te) return end({ kind: 'drop', why: 'no Transit Gateway route' });
+        if (te.via) s.hops.push(hop(te.via, te.blackhole ? `blackhole ${te.dest.text}` : `TGW route ${te.dest.text}`));
+        if (te.blackhole || !te.attachment) return end({ kind: 'drop', why: 'blackhole' });
         if (te.attachment.type === 'AWS::NetworkFirewall::Firewall') {
-          inspected = true;
-          hops.push(hop(te.attachment, 'Network Firewall (inspection)'));
+          s.inspected = true;
+          s.hops.push(hop(te.attachment, 'Network Firewall (inspection)'));
           table = g.associatedTable(te.attachment);
           continue;
         }
         const nextVpc = g.model.refTo(te.attachment.stack, te.attachment.props.VpcId);
-        if (!nextVpc) return { outcome: { kind: 'external', what: `attachment ${keyOf(te.attachment)}` }, hops, inspected };
-        hops.push(hop(te.attachment, 'Transit Gateway attachment (egress)'));
-        const firstSubnet = g.model.refTo(te.attachment.stack, asList(te.attachment.props.SubnetIds)[0]);
-        curVpc = nextVpc;
-        curRt = g.tableOf(firstSubnet);
-        arrived = undefined;
-        break;
+        if (!nextVpc) return end({ kind: 'external', what: `attachment ${keyOf(te.attachment)}` });
+        s.hops.push(hop(te.attachment, 'Transit Gateway attachment (egress)'));
+        // The attachment has an interface in every one of its subnets (one per AZ): follow each.
+        const ids = te.attachment.resolved.SubnetIds;
+        if (!Array.isArray(ids)) return end({ kind: 'appliance', what: `attachment ${keyOf(te.attachment)} whose subnets cannot be resolved` });
+        const subnets = ids.map((x) => g.model.refTo(te.attachment!.stack, x));
+        if (subnets.some((x) => !x)) return end({ kind: 'appliance', what: `attachment ${keyOf(te.attachment)} with a subnet outside the model` });
+        return fork(g.tablesOfSubnets(subnets as ResourceRef[]).map(({ rt, subnet }) => ({ vpc: nextVpc, rt, hops: [hop(subnet, `attachment subnet${subnet.resolved.AvailabilityZone && typeof subnet.resolved.AvailabilityZone === 'string' ? ` in ${subnet.resolved.AvailabilityZone}` : ''}`)] })));
       }
-      continue;
+      return end({ kind: 'drop', why: 'too many Transit Gateway hops' });
     }
-    if (p.VpcEndpointId !== undefined) {
-      const fw = g.firewallByEndpoint(target);
-      if (fw) {
-        inspected = true;
-        hops.push(hop(fw, 'Network Firewall endpoint (inspection)'));
-        const subnet = g.model.refTo(fw.stack, asList(fw.props.SubnetMappings)[0]?.SubnetId);
-        curRt = g.tableOf(subnet);
-        continue;
+    if (key === 'VpcEndpointId') {
+      if (target?.type === 'AWS::NetworkFirewall::Firewall' && resolvedTarget.kind === 'resource') {
+        s.inspected = true;
+        s.hops.push(hop(target, 'Network Firewall endpoint (inspection)'));
+        const subnets = g.firewallSubnetsOf(target, resolvedTarget.index ?? 'any');
+        if (subnets.length === 0) return end({ kind: 'appliance', what: `firewall ${keyOf(target)} whose subnets cannot be resolved` });
+        return fork(g.tablesOfSubnets(subnets).map(({ rt, subnet }) => ({ vpc: s.vpc, rt, hops: [hop(subnet, `firewall subnet${typeof subnet.resolved.AvailabilityZone === 'string' ? ` in ${subnet.resolved.AvailabilityZone}` : ''}`)] })));
       }
-      return { outcome: { kind: 'appliance', what: `VPC endpoint ${JSON.stringify(p.VpcEndpointId)}` }, hops, inspected };
+      return end({ kind: 'appliance', what: `VPC endpoint ${JSON.stringify(rp.VpcEndpointId)}${target ? ` (${target.type})` : ''}` });
     }
-    return { outcome: { kind: 'appliance', what: `route target ${JSON.stringify(p.NetworkInterfaceId ?? p.InstanceId ?? p)}` }, hops, inspected };
+    return end({ kind: 'appliance', what: `route target ${key} ${JSON.stringify(rp[key])}` });
   }
-  return { outcome: { kind: 'drop', why: 'too many hops' }, hops, inspected };
+  return end({ kind: 'drop', why: 'too many hops' });
 }
 
-/** Joins the literal parts of an intrinsic string, with placeholders for what cannot be known offline. */
-function flatten(v: Json): string {
-  if (typeof v === 'string') return v;
-  if (v && typeof v === 'object') {
-    if ('Fn::Join' in v) {
-      const [sep, parts] = v['Fn::Join'];
-      return asList(parts).map(flatten).join(String(sep));
-    }
-    if ('Ref' in v) return v.Ref === 'AWS::Region' ? '{region}' : v.Ref === 'AWS::URLSuffix' ? 'amazonaws.com' : `{ref:${v.Ref}}`;
-  }
-  return '{?}';
-}
-
-function serviceOfEndpoint(model: CloudModel, ep: ResourceRef): { aws?: string; provider?: ResourceRef; literal?: string } {
-  const name = ep.props.ServiceName;
-  const text = JSON.stringify(name);
-  // A Ref (or import) to an endpoint service in the model: PrivateLink to that service's zone.
-  const refs = [...text.matchAll(/"Ref":"([^"]+)"/g)].map((m) => model.get(ep.stack, m[1])).filter((r): r is ResourceRef => !!r);
-  const imported = [...text.matchAll(/"Fn::ImportValue":"([^"]+)"/g)].map((m) => model.resolve(ep.stack, { 'Fn::ImportValue': m[1] })).flatMap((r) => (r.kind === 'resource' ? [r.ref] : []));
-  const svc = [...refs, ...imported].find((r) => r.type === 'AWS::EC2::VPCEndpointService');
-  if (svc) return { provider: svc };
-  const flat = flatten(name);
-  if (flat.startsWith('com.amazonaws.vpce.')) return { literal: flat };
-  const m = /^com\.amazonaws\.[^.]+\.(.+)$/.exec(flat);
+/** What an endpoint's service name names: an AWS service, an endpoint service of the model (PrivateLink), something else, or nothing knowable offline. */
+function serviceOfEndpoint(model: CloudModel, ep: ResourceRef): { aws?: string; provider?: ResourceRef; literal?: string; unresolved?: string } {
+  const name = ep.resolved.ServiceName;
+  if (isUnresolved(name)) return { unresolved: name['Fn::Unresolved'] };
+  if (typeof name !== 'string') return { unresolved: `ServiceName is not a string (${JSON.stringify(name)})` };
+  // com.amazonaws.vpce.<region>.vpce-svc-…: an endpoint service; if it is one of the model's, PrivateLink to its zone.
+  const svcId = name.split('.').pop() ?? '';
+  const t = model.target(svcId);
+  const svc = t && model.get(t.stack, t.logicalId);
+  if (svc?.type === 'AWS::EC2::VPCEndpointService') return { provider: svc };
+  if (name.startsWith('com.amazonaws.vpce.')) return { literal: name };
+  const m = /^(?:com\.amazonaws|aws\.api)\.[^.]+\.(.+)$/.exec(name);
   if (m) return { aws: m[1] };
-  return { literal: flat };
+  return { literal: name };
 }
 
 /** Reaches through VPC endpoints: AWS APIs, and PrivateLink to the provider's zone. */
-function endpointReaches(g: Graph, zv: ZoneVpc): Reach[] {
+function endpointReaches(g: Graph, zv: ZoneVpc, unverifiable: Finding[]): Reach[] {
   const out: Reach[] = [];
   const from = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
   for (const ep of g.inVpc('AWS::EC2::VPCEndpoint', zv.vpc)) {
     const s = serviceOfEndpoint(g.model, ep);
-    if (s.aws) {
-      out.push({ from, to: { kind: 'aws-api', service: s.aws }, mechanism: 'vpc-endpoint', ports: [443], inspected: false, hops: [hop(ep, `${ep.props.VpcEndpointType ?? 'Gateway'} endpoint for ${s.aws}`)] });
+    if (s.unresolved) {
+      unverifiable.push({ kind: 'unverifiable-path', zone: zv.zone, municipality: zv.municipality, message: `${label(zv)} has an endpoint whose service cannot be resolved offline (${s.unresolved})`, hops: [hop(ep, 'VPC endpoint')] });
+    } else if (s.aws) {
+      out.push({ from, to: { kind: 'aws-api', service: s.aws }, mechanism: 'vpc-endpoint', ports: [443], portText: 'tcp 443', inspected: false, hops: [hop(ep, `${ep.resolved.VpcEndpointType ?? 'Gateway'} endpoint for ${s.aws}`)] });
     } else if (s.provider) {
-      const lbs = [...asList(s.provider.props.NetworkLoadBalancerArns), ...asList(s.provider.props.GatewayLoadBalancerArns)].map((a) => g.model.refTo(s.provider!.stack, a)).filter((r): r is ResourceRef => !!r);
+      const provider = s.provider;
+      const lbs = [...asList(provider.resolved.NetworkLoadBalancerArns), ...asList(provider.resolved.GatewayLoadBalancerArns)].map((a) => g.model.refTo(provider.stack, a)).filter((r): r is ResourceRef => !!r);
       const ports = g.model
         .ofType('AWS::ElasticLoadBalancingV2::Listener')
         .filter((l) => lbs.includes(g.model.refTo(l.stack, l.props.LoadBalancerArn) as ResourceRef))
-        .map((l) => Number(l.props.Port));
+        .map((l) => Number(l.resolved.Port));
       for (const lb of lbs) {
-        const subnet = g.model.refTo(lb.stack, asList(lb.props.Subnets)[0] ?? asList(lb.props.SubnetMappings)[0]?.SubnetId);
-        const vpc = subnet && g.model.refTo(subnet.stack, subnet.props.VpcId);
-        const z = g.zones.vpcZone(vpc);
-        const to: Target = z ? { kind: 'zone', zone: z.zone, municipality: z.municipality, vpc: keyOf(z.vpc) } : { kind: 'unknown-vpc', vpc: vpc ? keyOf(vpc) : '?' };
-        out.push({ from, to, mechanism: 'privatelink', ports, inspected: false, hops: [hop(ep, 'interface endpoint (consumer)'), hop(s.provider, 'endpoint service (provider)'), hop(lb, 'load balancer')] });
+        // The load balancer's nodes sit in every one of its subnets: each subnet's VPC is reached.
+        const subnets = [...asList(lb.resolved.Subnets), ...asList(lb.resolved.SubnetMappings).map((m) => m?.SubnetId)].map((x) => g.model.refTo(lb.stack, x));
+        const vpcs = new Map<string, ResourceRef | undefined>();
+        for (const subnet of subnets) {
+          const vpc = subnet && g.model.refTo(subnet.stack, subnet.props.VpcId);
+          vpcs.set(vpc ? keyOf(vpc) : '?', vpc);
+        }
+        for (const vpc of vpcs.values()) {
+          const z = g.zones.vpcZone(vpc);
+          const to: Target = z ? { kind: 'zone', zone: z.zone, municipality: z.municipality, vpc: keyOf(z.vpc) } : { kind: 'unknown-vpc', vpc: vpc ? keyOf(vpc) : '?' };
+          out.push({ from, to, mechanism: 'privatelink', ports, portText: ports.map((x) => `tcp ${x}`).join(', '), inspected: false, hops: [hop(ep, 'interface endpoint (consumer)'), hop(provider, 'endpoint service (provider)'), hop(lb, 'load balancer')] });
+        }
       }
     } else {
       out.push({ from, to: { kind: 'external', what: `endpoint service ${s.literal}` }, mechanism: 'privatelink', inspected: false, hops: [hop(ep, 'interface endpoint to a service outside the model')] });
@@ -459,10 +515,25 @@ function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return a.start <= b.end && b.start <= a.end;
 }
 
+const PROTOCOLS: Record<string, string> = { '-1': 'all', '6': 'tcp', '17': 'udp', '1': 'icmp', '58': 'icmpv6', all: 'all' };
+
+/** A protocol-aware description of what a rule admits, and the single ports a crossing can be matched against. */
+export function portsOf(protocol: Json, from: Json, to: Json): { text: string; ports: number[] } {
+  const proto = PROTOCOLS[String(protocol).toLowerCase()] ?? String(protocol).toLowerCase();
+  if (proto === 'all') return { text: 'all', ports: [] };
+  if (proto === 'icmp' || proto === 'icmpv6') return { text: proto, ports: [] };
+  const a = Number(from);
+  const b = Number(to ?? from);
+  if (!Number.isFinite(a) || a < 0 || !Number.isFinite(b) || b < 0 || (a === 0 && b === 65535)) return { text: `${proto} all ports`, ports: [] };
+  if (a === b) return { text: `${proto} ${a}`, ports: [a] };
+  // A range matches a crossing only if every port in it is a crossing port: list short ranges, refuse wide ones.
+  return { text: `${proto} ${a}-${b}`, ports: b - a < 16 ? Array.from({ length: b - a + 1 }, (_, i) => a + i) : [] };
+}
+
 /** Security-group and NACL openings into a zone from other zones' ranges or from anywhere. */
 function filterReaches(g: Graph, zv: ZoneVpc, all: ZoneVpc[]): Reach[] {
   const out: Reach[] = [];
-  const zoneCidrs = all.flatMap((z) => z.cidrs.map((c) => ({ z, c: parseCidr(c) as Cidr })));
+  const zoneCidrs = all.flatMap((z) => z.cidrs.map((c) => ({ z, c: parseCidr(c) as Cidr })).filter(({ c }) => typeof c !== 'string'));
   const sources = (cidrText: string | undefined): Target[] => {
     if (!cidrText) return [];
     const c = parseCidr(cidrText);
@@ -472,25 +543,90 @@ function filterReaches(g: Graph, zv: ZoneVpc, all: ZoneVpc[]): Reach[] {
   };
   const to = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
   const ingressOf = (sg: ResourceRef): { r: ResourceRef; rule: Json }[] => [
-    ...asList(sg.props.SecurityGroupIngress).map((rule) => ({ r: sg, rule })),
-    ...g.inVpc('AWS::EC2::SecurityGroupIngress', zv.vpc).filter((i) => g.model.refTo(i.stack, i.props.GroupId) === sg).map((i) => ({ r: i, rule: i.props })),
+    ...asList(sg.resolved.SecurityGroupIngress).map((rule) => ({ r: sg, rule })),
+    ...g.inVpc('AWS::EC2::SecurityGroupIngress', zv.vpc).filter((i) => g.model.refTo(i.stack, i.props.GroupId) === sg).map((i) => ({ r: i, rule: i.resolved })),
   ];
   for (const sg of g.inVpc('AWS::EC2::SecurityGroup', zv.vpc)) {
     for (const { r, rule } of ingressOf(sg)) {
-      const text = g.model.literal(r.stack, rule.CidrIp);
+      const text = typeof rule?.CidrIp === 'string' ? rule.CidrIp : undefined;
       for (const src of sources(text)) {
         const from = src.kind === 'zone' ? { zone: src.zone, municipality: src.municipality, vpc: src.vpc } : { zone: 'public-internet' as ZoneName, vpc: 'internet' };
-        const port = Number(rule.FromPort);
-        out.push({ from, to: { kind: 'zone', ...to }, mechanism: 'security-group', ports: Number.isFinite(port) && port >= 0 ? [port] : [], inspected: false, hops: [hop(r, `ingress from ${text} port ${rule.FromPort ?? 'all'}-${rule.ToPort ?? 'all'}`)] });
+        const p = portsOf(rule.IpProtocol, rule.FromPort, rule.ToPort);
+        out.push({ from, to: { kind: 'zone', ...to }, mechanism: 'security-group', ports: p.ports, portText: p.text, inspected: false, hops: [hop(r, `ingress from ${text} ${p.text}`)] });
       }
     }
   }
   for (const entry of g.inVpc('AWS::EC2::NetworkAclEntry', zv.vpc)) {
-    if (entry.props.Egress === true || entry.props.Egress === 'true' || String(entry.props.RuleAction).toLowerCase() !== 'allow') continue;
-    const text = g.model.literal(entry.stack, entry.props.CidrBlock);
+    const e = entry.resolved;
+    if (e.Egress === true || e.Egress === 'true' || String(e.RuleAction).toLowerCase() !== 'allow') continue;
+    const text = typeof e.CidrBlock === 'string' ? e.CidrBlock : undefined;
     for (const src of sources(text)) {
       const from = src.kind === 'zone' ? { zone: src.zone, municipality: src.municipality, vpc: src.vpc } : { zone: 'public-internet' as ZoneName, vpc: 'internet' };
-      out.push({ from, to: { kind: 'zone', ...to }, mechanism: 'network-acl', ports: [], inspected: false, hops: [hop(entry, `NACL allows ${text} protocol ${entry.props.Protocol}`)] });
+      const p = String(e.Protocol) === '1' ? { text: 'icmp', ports: [] } : portsOf(e.Protocol, e.PortRange?.From, e.PortRange?.To);
+      out.push({ from, to: { kind: 'zone', ...to }, mechanism: 'network-acl', ports: [], portText: p.text, inspected: false, hops: [hop(entry, `NACL allows ${text} ${p.text}`)] });
+    }
+  }
+  return out;
+}
+
+function label(z: { zone: string; municipality?: string }): string {
+  return z.municipality ? `${z.zone}@${z.municipality}` : z.zone;
+}
+
+/**
+ * Properties the forwarding graph depends on, by resource type. A value among
+ * them that cannot be resolved offline (or a resource whose Condition cannot
+ * be evaluated) makes every path through it unverifiable: it is reported,
+ * never dropped.
+ */
+const PATH_FIELDS: Record<string, string[]> = {
+  'AWS::EC2::VPC': ['CidrBlock', 'Tags'],
+  'AWS::EC2::VPCCidrBlock': ['VpcId', 'CidrBlock'],
+  'AWS::EC2::Subnet': ['VpcId'],
+  'AWS::EC2::SubnetRouteTableAssociation': ['SubnetId', 'RouteTableId'],
+  'AWS::EC2::RouteTable': ['VpcId'],
+  'AWS::EC2::Route': ['RouteTableId', 'DestinationCidrBlock', 'DestinationIpv6CidrBlock', 'DestinationPrefixListId', 'GatewayId', 'NatGatewayId', 'TransitGatewayId', 'VpcPeeringConnectionId', 'VpcEndpointId', 'NetworkInterfaceId', 'InstanceId', 'EgressOnlyInternetGatewayId'],
+  'AWS::EC2::TransitGateway': ['DefaultRouteTableAssociation', 'DefaultRouteTablePropagation'],
+  'AWS::EC2::TransitGatewayAttachment': ['VpcId', 'SubnetIds', 'TransitGatewayId'],
+  'AWS::EC2::TransitGatewayVpcAttachment': ['VpcId', 'SubnetIds', 'TransitGatewayId'],
+  'AWS::EC2::TransitGatewayRoute': ['TransitGatewayRouteTableId', 'DestinationCidrBlock', 'TransitGatewayAttachmentId', 'Blackhole'],
+  'AWS::EC2::TransitGatewayRouteTableAssociation': ['TransitGatewayAttachmentId', 'TransitGatewayRouteTableId'],
+  'AWS::EC2::TransitGatewayRouteTablePropagation': ['TransitGatewayAttachmentId', 'TransitGatewayRouteTableId'],
+  'AWS::EC2::NatGateway': ['SubnetId'],
+  'AWS::EC2::VPCPeeringConnection': ['VpcId', 'PeerVpcId'],
+  'AWS::NetworkFirewall::Firewall': ['VpcId', 'SubnetMappings', 'TransitGatewayId'],
+  'AWS::EC2::VPCEndpoint': ['VpcId', 'ServiceName', 'SubnetIds', 'RouteTableIds', 'VpcEndpointType'],
+  'AWS::EC2::VPCEndpointService': ['NetworkLoadBalancerArns', 'GatewayLoadBalancerArns'],
+  'AWS::EC2::SecurityGroup': ['VpcId', 'SecurityGroupIngress'],
+  'AWS::EC2::SecurityGroupIngress': ['GroupId', 'CidrIp', 'IpProtocol', 'FromPort', 'ToPort'],
+  'AWS::EC2::NetworkAclEntry': ['NetworkAclId', 'CidrBlock', 'RuleAction', 'Egress', 'Protocol', 'PortRange'],
+  'AWS::EC2::SubnetNetworkAclAssociation': ['SubnetId', 'NetworkAclId'],
+  'AWS::EC2::VPCGatewayAttachment': ['VpcId', 'InternetGatewayId', 'VpnGatewayId'],
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': ['Subnets', 'SubnetMappings'],
+  'AWS::ElasticLoadBalancingV2::Listener': ['LoadBalancerArn', 'Port'],
+};
+
+/** Every path-relevant value that cannot be resolved offline, as unverifiable findings naming the resource, the field and the reason. */
+function unresolvedPathValues(g: Graph): Finding[] {
+  const out: Finding[] = [];
+  for (const [type, fields] of Object.entries(PATH_FIELDS)) {
+    for (const r of g.model.ofType(type)) {
+      const z = g.zones.zoneOf(r);
+      const where = { zone: (z.zone ?? 'unknown') as ZoneName | 'unknown', municipality: z.municipality };
+      if (r.exists !== true) {
+        out.push({ kind: 'unverifiable-path', ...where, message: `${keyOf(r)} (${type}) exists only if ${r.exists}: paths through it cannot be verified offline`, hops: [hop(r, 'conditional resource')] });
+        continue;
+      }
+      for (const f of fields) {
+        let v = r.resolved[f];
+        if (f === 'Tags') v = asList(v).filter((t) => typeof t?.Key === 'string' && t.Key.startsWith('ThreeTier:'));
+        for (const u of unresolvedIn(v)) {
+          out.push({ kind: 'unverifiable-path', ...where, message: `${keyOf(r)} (${type}) ${f}${u.path === '.' ? '' : u.path.startsWith('[') ? u.path : `.${u.path}`} cannot be resolved offline: ${u.reason}`, hops: [hop(r, `unresolved ${f}`)] });
+        }
+      }
+      if (type === 'AWS::EC2::Route' && (r.resolved.DestinationIpv6CidrBlock !== undefined || r.resolved.DestinationPrefixListId !== undefined) && g.zones.vpcOf(r)) {
+        out.push({ kind: 'unverifiable-path', ...where, message: `${keyOf(r)} routes ${r.resolved.DestinationIpv6CidrBlock ? `IPv6 ${r.resolved.DestinationIpv6CidrBlock}` : `prefix list ${r.resolved.DestinationPrefixListId}`}, which the analyzer does not walk`, hops: [hop(r, 'route')] });
+      }
     }
   }
   return out;
@@ -501,7 +637,7 @@ export function computeReaches(model: CloudModel): { reaches: Reach[]; zones: Zo
   const g = new Graph(model);
   const zones = g.zones.zoneVpcs();
   const reaches: Reach[] = [];
-  const unverifiable: Finding[] = [];
+  const unverifiable: Finding[] = unresolvedPathValues(g);
   const probes: { ip: number; label: string }[] = [{ ip: PUBLIC_PROBE.start, label: 'internet' }];
   for (const z of zones) for (const c of z.cidrs) {
     const parsed = parseCidr(c);
@@ -521,27 +657,39 @@ export function computeReaches(model: CloudModel): { reaches: Reach[]; zones: Zo
   }
   for (const zv of zones) {
     const from = { zone: zv.zone, municipality: zv.municipality, vpc: keyOf(zv.vpc) };
-    for (const rt of g.tables(zv.vpc)) {
+    for (const { rt, inspected } of g.tables(zv.vpc)) {
       const entries = g.entries(zv.vpc, rt);
       for (const probe of probes) {
         // Probes that stay local or match no route cannot leave: skip the walk.
         const first = Graph.match(entries, probe.ip);
         if (!first || first.route === 'local') continue;
-        const res = trace(g, zv.vpc, rt, probe.ip, rt ? [hop(rt, 'subnet route table')] : []);
-        const o = res.outcome;
-        if (o.kind === 'drop') continue;
-        if (o.kind === 'appliance') {
-          unverifiable.push({ kind: 'unverifiable-path', zone: zv.zone, municipality: zv.municipality, message: `traffic from ${zv.zone} toward ${probe.label} goes to ${o.what}, which the analyzer cannot follow`, hops: res.hops });
-          continue;
+        const start = rt ? [hop(rt, inspected ? 'route table of the firewall subnets (traffic leaving them is inspected)' : 'subnet route table')] : [];
+        for (const res of trace(g, zv.vpc, rt, probe.ip, start, inspected)) {
+          const o = res.outcome;
+          if (o.kind === 'drop') continue;
+          if (o.kind === 'appliance') {
+            unverifiable.push({ kind: 'unverifiable-path', zone: zv.zone, municipality: zv.municipality, message: `traffic from ${label(zv)} toward ${probe.label} goes to ${o.what}, which the analyzer cannot follow`, hops: res.hops });
+            continue;
+          }
+          if (o.kind === 'zone' && o.vpc === keyOf(zv.vpc)) continue; // own VPC
+          reaches.push({ from, to: o, mechanism: 'route', inspected: res.inspected, hops: res.hops, routeDest: res.firstDest });
         }
-        if (o.kind === 'zone' && o.vpc === keyOf(zv.vpc)) continue; // own VPC
-        reaches.push({ from, to: o, mechanism: 'route', inspected: res.inspected, hops: res.hops, routeDest: res.firstDest });
       }
     }
-    reaches.push(...endpointReaches(g, zv));
+    reaches.push(...endpointReaches(g, zv, unverifiable));
     reaches.push(...filterReaches(g, zv, zones));
   }
-  return { reaches: dedupe(reaches), zones, unverifiable };
+  return { reaches: dedupe(reaches), zones, unverifiable: dedupeFindings(unverifiable) };
+}
+
+function dedupeFindings(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const k = `${f.kind}|${f.message}|${f.hops.map((h) => h.resource).join('>')}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 function dedupe(reaches: Reach[]): Reach[] {
@@ -551,6 +699,11 @@ function dedupe(reaches: Reach[]): Reach[] {
     if (!seen.has(k)) seen.set(k, r);
   }
   return [...seen.values()];
+}
+
+function portLabel(r: Reach): string {
+  if (r.portText && /-|all|icmp|udp/.test(r.portText)) return ` (${r.portText})`;
+  return r.ports?.length ? ` (ports ${r.ports.join(', ')})` : r.portText ? ` (${r.portText})` : '';
 }
 
 /** Sources shared by every municipality: a crossing's municipality then names its target, not its source. */
@@ -620,7 +773,7 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
     verdicts.push({ reach: r, permittedBy: allowedBy?.id });
     if (allowedBy) {
       if (r.to.kind === 'internet' && !r.inspected) {
-        findings.push({ kind: 'uninspected-path', zone: r.from.zone, municipality: r.from.municipality, message: `${r.from.zone} reaches the internet without crossing the firewall`, hops: r.hops });
+        findings.push({ kind: 'uninspected-path', zone: r.from.zone, municipality: r.from.municipality, message: `${label(r.from)} reaches the internet without crossing the firewall`, hops: r.hops });
       }
       continue;
     }
@@ -631,7 +784,7 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
       kind: 'forbidden-reach',
       zone: r.to.kind === 'zone' && (r.mechanism === 'security-group' || r.mechanism === 'network-acl') ? r.to.zone : r.from.zone,
       municipality: r.to.kind === 'zone' && (r.mechanism === 'security-group' || r.mechanism === 'network-acl') ? r.to.municipality : r.from.municipality,
-      message: `${subject} ${what} ${r.from.zone === 'public-internet' ? '0.0.0.0/0 (anywhere)' : object} via ${r.mechanism}${r.ports?.length ? ` (ports ${r.ports.join(', ')})` : ''}, which no crossing permits`,
+      message: `${subject} ${what} ${r.from.zone === 'public-internet' ? '0.0.0.0/0 (anywhere)' : object} via ${r.mechanism}${portLabel(r)}, which no crossing permits`,
       hops: r.hops,
     });
   }
@@ -651,7 +804,19 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
   // Channels that are not packet routes: DNS and the AWS-managed doors.
   const channels = analyzeChannels(model, intent);
   findings.push(...channels.findings);
-  return { reaches, verdicts, findings, zones, channels };
+  return { reaches, verdicts, findings: collapse(findings), zones, channels };
+}
+
+/** One finding per distinct message: a reach found on several paths (one per AZ, say) is reported once, with the first path and the count. */
+function collapse(findings: Finding[]): Finding[] {
+  const byMessage = new Map<string, { f: Finding; n: number }>();
+  for (const f of findings) {
+    const k = `${f.kind}|${f.message}`;
+    const hit = byMessage.get(k);
+    if (hit) hit.n++;
+    else byMessage.set(k, { f, n: 1 });
+  }
+  return [...byMessage.values()].map(({ f, n }) => (n > 1 ? { ...f, message: `${f.message} (${n} paths; the first is shown)` } : f));
 }
 
 export { ISOLATED };

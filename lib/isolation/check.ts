@@ -1,10 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { AnalysisResult, Finding, analyze, targetLabel } from './analyzer';
-import { IsolationIntent, readIntent } from './intent';
-import { CloudModel, readAssembly } from './model';
+import { AnalysisResult, Finding, Target, analyze, targetLabel } from './analyzer';
+import { INTENT_FILE, IntentError, IsolationIntent } from './intent';
+import { readIntentFile } from './intent-check';
+import { AssemblyError, AssemblyFiles, CloudModel, readAssembly, tagsOf } from './model';
+import { ZONE_TAG } from '../core/tags';
 import { RuleFinding, runRules } from './rules';
-import { ZoneIndex } from './zones';
+import { ZONE_NAMES, ZoneIndex, ZoneName } from './zones';
 
 /**
  * Both verdicts for one cloud assembly: the ThreeTier pack's per-resource
@@ -16,14 +18,37 @@ export interface IsolationReport {
   readonly config: string;
   readonly verdict: 'match' | 'mismatch';
   readonly pack: { findings: RuleFinding[]; acknowledged: (RuleFinding & { reason: string })[] };
-  readonly analyzer: { findings: Finding[]; reaches: { from: string; to: string; mechanism: string; ports?: number[]; inspected: boolean; permitted: boolean; permittedBy?: string }[] };
+  readonly analyzer: { findings: Finding[]; reaches: { from: string; to: string; mechanism: string; ports?: number[]; portText?: string; inspected: boolean; permitted: boolean; permittedBy?: string }[] };
   readonly matrix: { zone: string; reaches: Record<string, string> }[];
 }
 
-export function checkAssembly(dir: string): { report: IsolationReport; analysis: AnalysisResult; intent: IsolationIntent } {
-  const files = readAssembly(dir);
-  const intent = readIntent(dir);
-  const model = new CloudModel(files.stacks);
+export interface CheckOptions {
+  /** The intent file; default: isolation-intent.json in the (single) assembly directory. */
+  readonly intent?: string;
+  /** Region and account for stacks whose environment the input does not state. */
+  readonly region?: string;
+  readonly account?: string;
+}
+
+/** Refuses zone tags that name no zone: a typo would otherwise make a VPC silently zoneless. */
+function checkZoneTags(files: AssemblyFiles, model: CloudModel): void {
+  for (const vpc of model.ofType('AWS::EC2::VPC')) {
+    const zone = tagsOf(vpc.resolved)[ZONE_TAG];
+    if (zone !== undefined && !ZONE_NAMES.includes(zone as ZoneName)) {
+      const file = files.stacks.find((s) => s.name === vpc.stack)?.file ?? vpc.stack;
+      throw new AssemblyError(`${file}: Resources.${vpc.logicalId}.Properties.Tags: ${ZONE_TAG} "${zone}" is not a zone; zones are ${ZONE_NAMES.join(', ')}`);
+    }
+  }
+}
+
+export function checkAssembly(input: string | string[], options: CheckOptions = {}): { report: IsolationReport; analysis: AnalysisResult; intent: IsolationIntent } {
+  const inputs = Array.isArray(input) ? input : [input];
+  const files = readAssembly(inputs);
+  const intentFile = options.intent ?? (inputs.length === 1 && fs.existsSync(inputs[0]) && fs.statSync(inputs[0]).isDirectory() ? path.join(inputs[0], INTENT_FILE) : undefined);
+  if (!intentFile) throw new IntentError(`no isolation intent: pass --intent FILE (a cdk.out holds its own ${INTENT_FILE})`);
+  const intent = readIntentFile(intentFile);
+  const model = new CloudModel(files.stacks, { region: options.region, account: options.account });
+  checkZoneTags(files, model);
   const zones = new ZoneIndex(model);
   const raw = runRules({ model, zones });
   const ackFor = (f: RuleFinding) => files.acknowledgements.find((a) => a.id === f.rule && a.stack === f.stack && a.logicalId === f.logicalId);
@@ -35,40 +60,63 @@ export function checkAssembly(dir: string): { report: IsolationReport; analysis:
     to: targetLabel(r.to),
     mechanism: r.mechanism,
     ports: r.ports,
+    portText: r.portText,
     inspected: r.inspected,
     permitted: permittedBy !== undefined,
     permittedBy,
   }));
   const matrix = buildMatrix(analysis);
   const verdict = findings.length === 0 && analysis.findings.length === 0 ? 'match' : 'mismatch';
-  return { report: { assembly: path.resolve(dir), config: intent.config, verdict, pack: { findings, acknowledged }, analyzer: { findings: analysis.findings, reaches }, matrix }, analysis, intent };
+  const assembly = inputs.map((i) => path.resolve(i)).join(', ');
+  return { report: { assembly, config: intent.config, verdict, pack: { findings, acknowledged }, analyzer: { findings: analysis.findings, reaches }, matrix }, analysis, intent };
 }
 
-/** One row per zone; columns are the kinds of destination; cells say which crossing permits the reach, or FORBIDDEN. */
+const FILTERS = ['security-group', 'network-acl'];
+
+/**
+ * One row per zone VPC (two VPCs with the same zone and municipality get a
+ * row each, named by their VPC); columns are the kinds of destination; cells
+ * say which crossing permits the reach, or FORBIDDEN. Security-group and NACL
+ * openings are the destination's business: they show in the destination's
+ * row, under "admits from", with the source and the ports.
+ */
 function buildMatrix(analysis: AnalysisResult): IsolationReport['matrix'] {
+  const labelOf = (z: { zone: string; municipality?: string }): string => (z.municipality ? `${z.zone}@${z.municipality}` : z.zone);
+  const counts = new Map<string, number>();
+  for (const z of analysis.zones) counts.set(labelOf(z), (counts.get(labelOf(z)) ?? 0) + 1);
   return analysis.zones.map((z) => {
     const vpc = `${z.vpc.stack}/${z.vpc.logicalId}`;
-    const mine = analysis.verdicts.filter((v) => v.reach.from.vpc === vpc || (v.reach.to.kind === 'zone' && v.reach.to.vpc === vpc && (v.reach.mechanism === 'security-group' || v.reach.mechanism === 'network-acl')));
-    const cell = (pred: (t: string, by?: string) => boolean): string => {
-      const hits = mine.filter((v) => v.reach.from.vpc === vpc && pred(targetLabel(v.reach.to), v.permittedBy));
+    const outgoing = analysis.verdicts.filter((v) => v.reach.from.vpc === vpc && !FILTERS.includes(v.reach.mechanism));
+    const cell = (pred: (t: Target, by?: string) => boolean): string => {
+      const hits = outgoing.filter((v) => pred(v.reach.to, v.permittedBy));
       if (hits.length === 0) return '-';
       if (hits.some((v) => !v.permittedBy)) return 'FORBIDDEN';
       return `ok ${[...new Set(hits.map((v) => v.permittedBy))].join(',')}`;
     };
-    const inbound = mine.filter((v) => v.reach.from.vpc !== vpc);
+    const zoneTarget = (t: Target): t is Extract<Target, { kind: 'zone' }> => t.kind === 'zone' && t.vpc !== vpc;
+    const inbound = analysis.verdicts.filter((v) => FILTERS.includes(v.reach.mechanism) && v.reach.to.kind === 'zone' && v.reach.to.vpc === vpc);
+    const inboundText = (): string => {
+      if (inbound.length === 0) return '-';
+      const bad = inbound.filter((v) => !v.permittedBy);
+      const describe = (v: (typeof inbound)[number]): string => `${v.reach.from.zone === 'public-internet' ? 'anywhere' : labelOf(v.reach.from)} ${v.reach.portText ?? ''}`.trim();
+      if (bad.length) return `FORBIDDEN ${[...new Set(bad.map(describe))].join('; ')}`;
+      return `ok ${[...new Set(inbound.map((v) => v.permittedBy))].join(',')}`;
+    };
+    const base = labelOf(z);
     return {
-      zone: z.municipality ? `${z.zone}@${z.municipality}` : z.zone,
+      zone: (counts.get(base) ?? 0) > 1 ? `${base} (${vpc})` : base,
       reaches: {
-        internet: cell((t) => t === 'internet'),
-        'aws-apis': cell((t) => t.startsWith('aws-api:')),
-        'same municipality': cell((t) => z.municipality !== undefined && t !== `${z.zone}@${z.municipality}` && t.endsWith(`@${z.municipality}`)),
-        'other municipalities': cell((t) => /@\d{6}$/.test(t) && !(z.municipality && t.endsWith(`@${z.municipality}`))),
-        'security cloud': cell((t) => t === 'security-cloud'),
+        internet: cell((t) => t.kind === 'internet'),
+        'aws-apis': cell((t) => t.kind === 'aws-api'),
+        // Another VPC of the same municipality, including a second VPC of the same zone.
+        'same municipality': cell((t) => zoneTarget(t) && z.municipality !== undefined && t.municipality === z.municipality),
+        'other municipalities': cell((t) => zoneTarget(t) && t.municipality !== undefined && t.municipality !== z.municipality),
+        'security cloud': cell((t) => zoneTarget(t) && t.zone === 'security-cloud' && t.municipality === undefined),
         // A zone's one VPN gateway may serve both its office and the LGWAN network: the crossing that permits the route says which.
-        'LGWAN network': cell((t, by) => t === 'lgwan-network' || (t.startsWith('external:vgw:') && (by === 'X5' || by === 'X4'))),
-        office: cell((t, by) => t.startsWith('external:vgw:') && by === 'TL'),
-        external: cell((t, by) => (t.startsWith('external:') && (!t.startsWith('external:vgw:') || by === undefined)) || t.startsWith('untagged-vpc:')),
-        'admits from': inbound.length === 0 ? '-' : inbound.some((v) => !v.permittedBy) ? 'FORBIDDEN' : 'ok',
+        'LGWAN network': cell((t, by) => (zoneTarget(t) && t.zone === 'lgwan-network') || (t.kind === 'external' && t.what.startsWith('vgw:') && (by === 'X5' || by === 'X4'))),
+        office: cell((t, by) => t.kind === 'external' && t.what.startsWith('vgw:') && by === 'TL'),
+        external: cell((t, by) => (t.kind === 'external' && (!t.what.startsWith('vgw:') || by === undefined)) || t.kind === 'unknown-vpc' || (zoneTarget(t) && t.municipality === undefined && !['security-cloud', 'lgwan-network'].includes(t.zone))),
+        'admits from': inboundText(),
       },
     };
   });

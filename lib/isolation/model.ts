@@ -1,129 +1,106 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import { AssemblyError, AssemblyFiles, StackInput, readInputs } from './cfn/assembly';
+import { AssemblyResolver, SyntheticTarget, TemplateError, UNRESOLVED, isUnresolved } from './cfn/resolve';
 
 /**
  * A read-only model of a set of CloudFormation templates (a cloud assembly,
- * possibly edited by hand): resources addressed as `stack/logicalId`, with
- * `Ref`, `Fn::GetAtt` and `Fn::ImportValue` resolved across stacks. Both the
- * isolation pack and the path analyzer read templates only through it.
+ * possibly edited by hand, or templates written elsewhere): resources
+ * addressed as `stack/logicalId`. Every value is evaluated by the offline
+ * resolver (`cfn/resolve.ts`): parameters and their supplied values,
+ * pseudo parameters, Conditions (resources whose condition is false do not
+ * exist), Mappings, `Ref`, `Fn::GetAtt`, `Fn::ImportValue` across stacks and
+ * the other intrinsic functions. Both the isolation pack and the path
+ * analyzer read templates only through it.
  */
 
 export type Json = any;
-
-export interface CfnResource {
-  readonly Type: string;
-  readonly Properties?: Record<string, Json>;
-  readonly Metadata?: Record<string, Json>;
-}
-
-export interface CfnTemplate {
-  Resources?: Record<string, CfnResource>;
-  Outputs?: Record<string, { Value: Json; Export?: { Name: Json } }>;
-}
-
-export interface StackInput {
-  readonly name: string;
-  readonly template: CfnTemplate;
-  /** Where the template was read from, for messages. */
-  readonly file?: string;
-}
+export type { CfnResource, CfnTemplate, StackInput, AssemblyFiles } from './cfn/assembly';
+export { AssemblyError } from './cfn/assembly';
 
 /** A resource together with where it lives. */
 export interface ResourceRef {
   readonly stack: string;
   readonly logicalId: string;
   readonly type: string;
+  /** The properties as written in the template (intrinsics unevaluated). */
   readonly props: Record<string, Json>;
+  /** The properties with every intrinsic evaluated; unknown parts are `{ "Fn::Unresolved": reason }`. */
+  readonly resolved: Record<string, Json>;
+  /** true, or the reason its Condition cannot be evaluated (resources whose condition is false are not in the model). */
+  readonly exists: true | string;
 }
 
 export function keyOf(r: { stack: string; logicalId: string }): string {
   return `${r.stack}/${r.logicalId}`;
 }
 
-export class AssemblyError extends Error {}
-
-export interface AssemblyFiles {
-  readonly dir: string;
-  readonly stacks: StackInput[];
-  /** Acknowledged rules by construct path, from the assembly metadata. */
-  readonly acknowledgements: { stack: string; constructPath: string; logicalId?: string; id: string; reason: string }[];
+/** Reads every stack template (with parameter files and the acknowledgement metadata) of a cloud assembly, a template folder or template files. */
+export function readAssembly(dir: string | string[]): AssemblyFiles {
+  return readInputs(Array.isArray(dir) ? dir : [dir]);
 }
 
-/** Reads every stack template (and the acknowledgement metadata) of a cloud assembly directory. */
-export function readAssembly(dir: string): AssemblyFiles {
-  const manifestPath = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(dir)) throw new AssemblyError(`${dir}: no such directory; pass the cdk.out directory that "npx cdk synth" wrote`);
-  if (!fs.existsSync(manifestPath)) throw new AssemblyError(`${dir}: not a cloud assembly (manifest.json is missing); pass the cdk.out directory that "npx cdk synth" wrote`);
-  let manifest: Json;
-  try {
-    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
-  } catch (e) {
-    throw new AssemblyError(`${manifestPath}: unreadable (${(e as Error).message})`);
+/** Resolution result of a value: a resource (with the attribute, and the list position for list attributes), a literal, or unknown (with the reason). */
+export type Resolved =
+  | { kind: 'resource'; ref: ResourceRef; attribute?: string; index?: number | 'any' }
+  | { kind: 'literal'; value: Json }
+  | { kind: 'unknown'; expr: Json; reason: string };
+
+class Resource implements ResourceRef {
+  private cache?: Record<string, Json>;
+  constructor(
+    readonly stack: string,
+    readonly logicalId: string,
+    readonly type: string,
+    readonly props: Record<string, Json>,
+    readonly exists: true | string,
+    private readonly evaluate: (props: Record<string, Json>) => Record<string, Json>,
+  ) {}
+  get resolved(): Record<string, Json> {
+    this.cache ??= this.evaluate(this.props);
+    return this.cache;
   }
-  const stacks: StackInput[] = [];
-  const acknowledgements: AssemblyFiles['acknowledgements'] = [];
-  for (const [name, artifact] of Object.entries<Json>(manifest.artifacts ?? {})) {
-    if (artifact.type !== 'aws:cloudformation:stack') continue;
-    const file = path.join(dir, artifact.properties?.templateFile ?? `${name}.template.json`);
-    let template: CfnTemplate;
-    try {
-      template = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw new AssemblyError(`${file}: unreadable template for stack ${name} (${(e as Error).message})`);
-    }
-    stacks.push({ name, template, file });
-    let metadata: Record<string, Json[]> = artifact.metadata ?? {};
-    if (artifact.additionalMetadataFile) {
-      const mf = path.join(dir, artifact.additionalMetadataFile);
-      if (fs.existsSync(mf)) metadata = { ...metadata, ...JSON.parse(fs.readFileSync(mf, 'utf8')) };
-    }
-    const logicalIds = new Map<string, string>();
-    for (const [p, entries] of Object.entries(metadata)) {
-      for (const e of entries) if (e.type === 'aws:cdk:logicalId') logicalIds.set(p, String(e.data));
-    }
-    for (const [p, entries] of Object.entries(metadata)) {
-      for (const e of entries) {
-        if (e.type !== 'aws:cdk:acknowledged-rules') continue;
-        for (const [id, reason] of Object.entries<string>(e.data ?? {})) {
-          const constructPath = p.replace(/^\//, '');
-          acknowledgements.push({ stack: name, constructPath, logicalId: logicalIds.get(p) ?? logicalIds.get(`${p}/Resource`), id: id.replace(/^Annotation::/, ''), reason });
-        }
-      }
-    }
-  }
-  if (stacks.length === 0) throw new AssemblyError(`${dir}: the assembly holds no CloudFormation stack`);
-  return { dir, stacks, acknowledgements };
 }
 
-/** Resolution result of a value: a resource, a literal, or unknown. */
-export type Resolved = { kind: 'resource'; ref: ResourceRef; attribute?: string } | { kind: 'literal'; value: Json } | { kind: 'unknown'; expr: Json };
+export interface ModelOptions {
+  /** Region and account for stacks whose environment the assembly does not state. */
+  readonly region?: string;
+  readonly account?: string;
+}
 
 export class CloudModel {
   private readonly byKey = new Map<string, ResourceRef>();
   private readonly byType = new Map<string, ResourceRef[]>();
-  private readonly exports = new Map<string, { stack: string; value: Json }>();
+  private readonly resolver: AssemblyResolver;
+  private readonly memo = new Map<string, WeakMap<object, Resolved>>();
   readonly stacks: StackInput[];
 
-  constructor(stacks: StackInput[]) {
+  constructor(stacks: StackInput[], options: ModelOptions = {}) {
     this.stacks = stacks;
+    try {
+      this.resolver = new AssemblyResolver(stacks, options);
+    } catch (e) {
+      if (e instanceof TemplateError) {
+        const s = stacks.find((x) => x.name === e.stack);
+        throw new AssemblyError(`${s?.parametersFile ?? s?.file ?? e.stack ?? 'template'}: ${e.message}`);
+      }
+      throw e;
+    }
     for (const s of stacks) {
+      const sr = this.resolver.stack(s.name)!;
       for (const [logicalId, r] of Object.entries(s.template.Resources ?? {})) {
-        if (!r || typeof r !== 'object' || typeof r.Type !== 'string') continue;
-        const ref: ResourceRef = { stack: s.name, logicalId, type: r.Type, props: r.Properties ?? {} };
+        if (!r || typeof r !== 'object' || typeof r.Type !== 'string') throw new AssemblyError(`${s.file ?? s.name}: Resources.${logicalId}.Type: missing`);
+        const exists = sr.exists(logicalId);
+        if (exists === false) continue; // its Condition is false: CloudFormation does not create it
+        const ref = new Resource(s.name, logicalId, r.Type, r.Properties ?? {}, exists, (p) => sr.value(p));
         this.byKey.set(keyOf(ref), ref);
         const list = this.byType.get(r.Type) ?? [];
         list.push(ref);
         this.byType.set(r.Type, list);
       }
-      for (const out of Object.values(s.template.Outputs ?? {})) {
-        const name = out.Export?.Name;
-        if (typeof name === 'string') this.exports.set(name, { stack: s.name, value: out.Value });
-      }
     }
   }
 
-  static fromAssembly(dir: string): CloudModel {
-    return new CloudModel(readAssembly(dir).stacks);
+  static fromAssembly(dir: string, options: ModelOptions = {}): CloudModel {
+    return new CloudModel(readAssembly(dir).stacks, options);
   }
 
   get(stack: string, logicalId: string): ResourceRef | undefined {
@@ -138,37 +115,40 @@ export class CloudModel {
     return [...this.byKey.values()];
   }
 
-  /** Resolves Ref / GetAtt / ImportValue (across stacks) to a resource or a literal. */
-  resolve(stack: string, value: Json, depth = 0): Resolved {
-    if (depth > 10) return { kind: 'unknown', expr: value };
-    if (value === null || typeof value !== 'object') return { kind: 'literal', value };
-    if (Array.isArray(value)) return { kind: 'literal', value };
-    if ('Ref' in value) {
-      const r = this.get(stack, String(value.Ref));
-      return r ? { kind: 'resource', ref: r } : { kind: 'unknown', expr: value };
+  /** Evaluates a value of a stack completely (intrinsics, parameters, imports); unknown parts are `{ "Fn::Unresolved": reason }`. */
+  value(stack: string, value: Json): Json {
+    const sr = this.resolver.stack(stack);
+    return sr ? sr.value(value) : value;
+  }
+
+  /** What a synthetic physical id (from `Ref` / `Fn::GetAtt`) stands for. */
+  target(id: string): SyntheticTarget | undefined {
+    return this.resolver.ids.lookup(id);
+  }
+
+  /** Resolves a value to a resource (Ref / GetAtt / ImportValue and every function around them), a literal, or unknown. */
+  resolve(stack: string, value: Json): Resolved {
+    if (value !== null && typeof value === 'object') {
+      let m = this.memo.get(stack);
+      if (!m) this.memo.set(stack, (m = new WeakMap()));
+      const hit = m.get(value);
+      if (hit) return hit;
+      const r = this.resolveUncached(stack, value);
+      m.set(value, r);
+      return r;
     }
-    if ('Fn::GetAtt' in value) {
-      const ga = value['Fn::GetAtt'];
-      const [id, attr] = Array.isArray(ga) ? ga : String(ga).split('.');
-      const r = this.get(stack, String(id));
-      return r ? { kind: 'resource', ref: r, attribute: String(attr) } : { kind: 'unknown', expr: value };
+    return this.resolveUncached(stack, value);
+  }
+
+  private resolveUncached(stack: string, value: Json): Resolved {
+    const v = this.value(stack, value);
+    if (isUnresolved(v)) return { kind: 'unknown', expr: value, reason: v[UNRESOLVED] };
+    if (typeof v === 'string') {
+      const t = this.resolver.ids.lookup(v.includes(':') && !v.startsWith('arn:') ? v.slice(v.lastIndexOf(':') + 1) : v);
+      const ref = t && this.get(t.stack, t.logicalId);
+      if (t && ref) return { kind: 'resource', ref, attribute: t.attribute, index: t.index };
     }
-    if ('Fn::ImportValue' in value) {
-      const name = value['Fn::ImportValue'];
-      if (typeof name === 'string') {
-        const exp = this.exports.get(name);
-        if (exp) return this.resolve(exp.stack, exp.value, depth + 1);
-      }
-      return { kind: 'unknown', expr: value };
-    }
-    if ('Fn::Select' in value) {
-      const [index, list] = value['Fn::Select'];
-      const resolvedList = this.resolve(stack, list, depth + 1);
-      if (resolvedList.kind === 'literal' && Array.isArray(resolvedList.value)) return this.resolve(stack, resolvedList.value[Number(index)], depth + 1);
-      if (resolvedList.kind === 'resource') return resolvedList; // e.g. Select of GetAtt Firewall.EndpointIds
-      return { kind: 'unknown', expr: value };
-    }
-    return { kind: 'unknown', expr: value };
+    return { kind: 'literal', value: v };
   }
 
   /** The resource a property refers to, if it refers to one. */
@@ -182,15 +162,22 @@ export class CloudModel {
     const r = this.resolve(stack, value);
     return r.kind === 'literal' && (typeof r.value === 'string' || typeof r.value === 'number') ? String(r.value) : undefined;
   }
+
+  /** Why a value cannot be resolved offline, or undefined when it can. */
+  unresolvedReason(stack: string, value: Json): string | undefined {
+    const r = this.resolve(stack, value);
+    return r.kind === 'unknown' ? r.reason : undefined;
+  }
 }
 
 export function tagsOf(props: Record<string, Json>): Record<string, string> {
   const out: Record<string, string> = {};
   const tags = props.Tags;
   if (Array.isArray(tags)) {
-    for (const t of tags) if (t && typeof t.Key === 'string') out[t.Key] = String(t.Value);
+    for (const t of tags) if (t && typeof t.Key === 'string' && (typeof t.Value !== 'object' || t.Value === null)) out[t.Key] = String(t.Value);
   } else if (tags && typeof tags === 'object') {
-    for (const [k, v] of Object.entries(tags)) out[k] = String(v);
+    // An unevaluated or unresolvable value is not a tag value: it is left out (the analyzer reports unresolved zone tags).
+    for (const [k, v] of Object.entries(tags)) if (typeof v !== 'object' || v === null) out[k] = String(v);
   }
   return out;
 }

@@ -114,7 +114,7 @@ const noPeering: IsolationRule = {
     const b = ctx.zones.vpcZone(ctx.model.refTo(r.stack, r.props.PeerVpcId));
     if (!a && !b) return [];
     // Labs reach the simulated LGWAN network by peering (特定通信); the analyzer checks its routes are exactly the listed /32s.
-    const simulated = (z: typeof a): boolean => !!z && z.zone === 'lgwan-network' && tagsOf(z.vpc.props)[ROLE_TAG] === 'simulated-lgwan';
+    const simulated = (z: typeof a): boolean => !!z && z.zone === 'lgwan-network' && tagsOf(z.vpc.resolved)[ROLE_TAG] === 'simulated-lgwan';
     if ((simulated(a) && (b?.zone === 'mynumber' || b?.zone === 'lgwan')) || (simulated(b) && (a?.zone === 'mynumber' || a?.zone === 'lgwan'))) return [];
     const label = (z: typeof a): string => (z ? `${z.zone}${z.municipality ? ` of ${z.municipality}` : ''}` : 'a VPC outside the model');
     return [`peering between ${label(a)} and ${label(b)}`];
@@ -213,8 +213,8 @@ const tgwNoDefaults: IsolationRule = {
   types: ['AWS::EC2::TransitGateway'],
   check(r) {
     const out: string[] = [];
-    if (r.props.DefaultRouteTableAssociation !== 'disable') out.push('DefaultRouteTableAssociation is not "disable"');
-    if (r.props.DefaultRouteTablePropagation !== 'disable') out.push('DefaultRouteTablePropagation is not "disable"');
+    if (r.resolved.DefaultRouteTableAssociation !== 'disable') out.push('DefaultRouteTableAssociation is not "disable"');
+    if (r.resolved.DefaultRouteTablePropagation !== 'disable') out.push('DefaultRouteTablePropagation is not "disable"');
     if (r.props.AutoAcceptSharedAttachments === 'enable') out.push('AutoAcceptSharedAttachments is "enable"');
     return out;
   },
@@ -245,7 +245,7 @@ const archiveObjectLock: IsolationRule = {
   explanation: 'DESIGN section 3 (Logs): the archive is evidence. Object Lock with a default retention keeps anyone, including an intruder with admin rights, from deleting logs early.',
   types: ['AWS::S3::Bucket'],
   check(r) {
-    if (tagsOf(r.props)[ROLE_TAG] !== 'log-archive') return [];
+    if (tagsOf(r.resolved)[ROLE_TAG] !== 'log-archive') return [];
     const lock = r.props.ObjectLockConfiguration;
     const enabled = r.props.ObjectLockEnabled === true || r.props.ObjectLockEnabled === 'true';
     const days = lock?.Rule?.DefaultRetention?.Days ?? lock?.Rule?.DefaultRetention?.Years;
@@ -291,10 +291,10 @@ const crossingBucketPinned: IsolationRule = {
   explanation: 'DESIGN crossings X2-X4: every access to an inbound, sanitized, quarantine or outbound bucket is pinned to one VPC endpoint and one role. Without a Deny unless aws:SourceVpce, any credential from anywhere can read or write it.',
   types: ['AWS::S3::Bucket'],
   check(r, ctx) {
-    if (!tagsOf(r.props)[CROSSING_TAG]) return [];
+    if (!tagsOf(r.resolved)[CROSSING_TAG]) return [];
     const policies = ctx.model.ofType('AWS::S3::BucketPolicy').filter((p) => ctx.model.refTo(p.stack, p.props.Bucket) === r);
     const pinned = policies.some((p) => asList(p.props.PolicyDocument?.Statement).some(pinsToEndpoint));
-    return pinned ? [] : [`bucket on crossing ${tagsOf(r.props)[CROSSING_TAG]} has no Deny unless aws:SourceVpce`];
+    return pinned ? [] : [`bucket on crossing ${tagsOf(r.resolved)[CROSSING_TAG]} has no Deny unless aws:SourceVpce`];
   },
 };
 
@@ -326,7 +326,7 @@ const sanitizedWriteOnlyFromTransfer: IsolationRule = {
   types: ['AWS::S3::BucketPolicy'],
   check(r, ctx) {
     const bucket = ctx.model.refTo(r.stack, r.props.Bucket);
-    if (!bucket || tagsOf(bucket.props)[ROLE_TAG] !== 'sanitized') return [];
+    if (!bucket || tagsOf(bucket.resolved)[ROLE_TAG] !== 'sanitized') return [];
     const out: string[] = [];
     for (const st of asList(r.props.PolicyDocument?.Statement)) {
       if (st?.Effect !== 'Allow') continue;
@@ -381,7 +381,7 @@ const outboundBucketDirection: IsolationRule = {
   types: ['AWS::S3::BucketPolicy'],
   check(r, ctx) {
     const bucket = ctx.model.refTo(r.stack, r.props.Bucket);
-    if (!bucket || tagsOf(bucket.props)[ROLE_TAG] !== 'outbound') return [];
+    if (!bucket || tagsOf(bucket.resolved)[ROLE_TAG] !== 'outbound') return [];
     const out: string[] = [];
     for (const st of asList(r.props.PolicyDocument?.Statement)) {
       if (st?.Effect !== 'Allow' || !asList(st.Action).some((a: Json) => WRITE_ACTIONS.test(String(a)))) continue;
@@ -444,7 +444,7 @@ const specificCommunicationsPinned: IsolationRule = {
   explanation: 'DESIGN crossing X5: mynumber may reach only the listed LGWAN destinations, each pinned by address (/32) and port. A wider CIDR or a port range turns 特定通信 into general LGWAN access.',
   types: ['AWS::EC2::SecurityGroup'],
   check(r, ctx) {
-    if (tagsOf(r.props)[ROLE_TAG] !== 'specific-communications') return [];
+    if (tagsOf(r.resolved)[ROLE_TAG] !== 'specific-communications') return [];
     const own = ctx.zones.vpcZone(ctx.zones.vpcOf(r))?.cidrs ?? [];
     const out: string[] = [];
     for (const e of asList(r.props.SecurityGroupEgress)) {
@@ -466,7 +466,7 @@ const zoneTags: IsolationRule = {
   check(r, ctx) {
     const z = ctx.zones.vpcZone(r);
     if (!z || z.zone === 'security-cloud' || z.zone === 'lgwan-network') return [];
-    const code = tagsOf(r.props)[MUNICIPALITY_TAG];
+    const code = tagsOf(r.resolved)[MUNICIPALITY_TAG];
     return code && /^\d{6}$/.test(code) ? [] : [`${z.zone} VPC has no valid ${MUNICIPALITY_TAG} tag`];
   },
 };

@@ -3,6 +3,7 @@ import { CloudModel, Json, ResourceRef, keyOf, tagsOf } from './model';
 
 /** Zones of DESIGN section 2, plus `public-internet`: the real internet as a source of inbound traffic. */
 export type ZoneName = 'mynumber' | 'lgwan' | 'internet' | 'transfer' | 'security-cloud' | 'lgwan-network' | 'public-internet';
+export const ZONE_NAMES: readonly ZoneName[] = ['mynumber', 'lgwan', 'internet', 'transfer', 'security-cloud', 'lgwan-network', 'public-internet'];
 export const ISOLATED: readonly ZoneName[] = ['mynumber', 'lgwan', 'transfer'];
 
 export interface ZoneVpc {
@@ -18,15 +19,15 @@ export class ZoneIndex {
 
   constructor(readonly model: CloudModel) {
     for (const vpc of model.ofType('AWS::EC2::VPC')) {
-      const tags = tagsOf(vpc.props);
+      const tags = tagsOf(vpc.resolved);
       const zone = tags[ZONE_TAG] as ZoneName | undefined;
       if (!zone) continue;
-      const cidrs = [model.literal(vpc.stack, vpc.props.CidrBlock)].filter((c): c is string => !!c);
+      const cidrs = [model.literal(vpc.stack, vpc.resolved.CidrBlock)].filter((c): c is string => !!c);
       this.vpcs.set(keyOf(vpc), { vpc, zone, municipality: tags[MUNICIPALITY_TAG], cidrs });
     }
     for (const extra of model.ofType('AWS::EC2::VPCCidrBlock')) {
       const vpc = model.refTo(extra.stack, extra.props.VpcId);
-      const cidr = model.literal(extra.stack, extra.props.CidrBlock);
+      const cidr = model.literal(extra.stack, extra.resolved.CidrBlock);
       const z = vpc && this.vpcs.get(keyOf(vpc));
       if (z && cidr) z.cidrs.push(cidr);
     }
@@ -66,7 +67,7 @@ export class ZoneIndex {
   zoneOf(r: ResourceRef): { zone?: ZoneName; municipality?: string } {
     const z = this.vpcZone(this.vpcOf(r));
     if (z) return { zone: z.zone, municipality: z.municipality };
-    const tags = tagsOf(r.props);
+    const tags = tagsOf(r.resolved);
     return { zone: tags[ZONE_TAG] as ZoneName | undefined, municipality: tags[MUNICIPALITY_TAG] };
   }
 
