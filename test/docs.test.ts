@@ -24,7 +24,7 @@ describe('documentation', () => {
     expect(broken).toEqual([]);
   });
 
-  test('no page points outside the repository (../shared, absolute paths)', () => {
+  test('no page points outside the repository (a shared folder beside it, absolute paths)', () => {
     const outside = pages.filter((p) => /\.\.\/shared|\]\(\/(?!\/)/.test(fs.readFileSync(path.join(ROOT, p), 'utf8')));
     expect(outside).toEqual([]);
   });
