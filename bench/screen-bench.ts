@@ -35,8 +35,9 @@ async function startTimes(browser: Browser, warm: boolean): Promise<number[]> {
   try {
     for (let i = 0; i < ROUNDS; i++) {
       if (warm) await waitWarm(stack, 1);
-      const { page, ms } = await signInToFirstFrame(browser, stack, `${warm ? 'warm' : 'cold'}${i}`);
+      const { page, ms } = await signInToFirstFrame(browser, stack, `${warm ? 'warm' : 'cold'}${i}`, 120_000);
       out.push(ms);
+      process.stdout.write(`  ${warm ? 'pre-warmed' : 'cold'} round ${i + 1}: ${ms} ms\n`);
       await page.context().close();
       await stack.manager.close(`${warm ? 'warm' : 'cold'}${i}`, 'benchmark round over');
     }
@@ -53,7 +54,7 @@ async function concurrency(browser: Browser): Promise<{ n: number; times: number
   try {
     for (let i = 0; i < MAX; i++) {
       await waitWarm(stack, 1);
-      const { page, ms } = await signInToFirstFrame(browser, stack, `staff${i}`);
+      const { page, ms } = await signInToFirstFrame(browser, stack, `staff${i}`, 120_000);
       pages.push(page);
       times.push(ms);
       process.stdout.write(`  session ${i + 1}: first frame after ${ms} ms\n`);
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run as root: each session gets its own account (useradd)');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
+    process.stdout.write(`load average before the run: ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs\n`);
     process.stdout.write(`virtual browser start time: sign-in → first frame, ${ROUNDS} rounds each (TigerVNC + Chromium, noVNC)\n`);
     const warm = await startTimes(browser, true);
     const cold = await startTimes(browser, false);

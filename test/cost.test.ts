@@ -36,8 +36,9 @@ describe('cost model (dated price table × resources in the synthesized template
     // The sanitizer hosts (X2) at their minimum, and the one pickup host in lgwan, next to the screen-transfer hosts.
     // The mail roles (relay, mail sanitizer, ingester) run one host each at minimum, on the same type here.
     assert.equal(s.config.mail.instanceTypes[0], s.config.sanitizer.instanceTypes[0]);
-    // The updates feed (#19): one fetch host, one verify-and-publish host, and a mirror in lgwan and in mynumber.
-    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts + 1 + 3 + 4);
+    // The updates feed (#19): one fetch host, one verify-and-publish host, and a mirror in lgwan and in mynumber;
+    // and the virtual browser's sign-in broker in lgwan (one host, the pickup page's type).
+    assert.equal(line('131016', `ec2.${s.config.sanitizer.instanceTypes[0]}`), s.config.sanitizer.minHosts + 1 + 3 + 4 + (s.config.screenTransfer.signIn ? 1 : 0));
     assert.equal(line('131016', `ec2.${s.config.screenTransfer.instanceTypes[0]}`), s.config.screenTransfer.prewarmed);
     assert.equal(line('131016', 'transitGateway.attachmentHour'), 1);
     const sum = e.lines.filter((l) => l.group === '131016').reduce((n, l) => n + l.monthly, 0);

@@ -156,7 +156,7 @@ export async function canvasColours(page: Page): Promise<number> {
 }
 
 /** Signs in through the broker and waits for the remote browser's first frame; returns the page and the time it took. */
-export async function signInToFirstFrame(browser: Browser, stack: ScreenStack, login: string): Promise<{ page: Page; ms: number; tokenUrl: string }> {
+export async function signInToFirstFrame(browser: Browser, stack: ScreenStack, login: string, deadlineMs = 30_000): Promise<{ page: Page; ms: number; tokenUrl: string }> {
   stack.nextLogin = login;
   const ctx = await browser.newContext({ acceptDownloads: true });
   const page = await ctx.newPage();
@@ -165,13 +165,13 @@ export async function signInToFirstFrame(browser: Browser, stack: ScreenStack, l
     if (r.url().startsWith(`${stack.gatewayUrl}/session?`)) tokenUrl = r.url();
   });
   const t0 = Date.now();
-  await page.goto(stack.brokerUrl);
+  await page.goto(stack.brokerUrl, { timeout: deadlineMs });
   if (page.url() !== `${stack.gatewayUrl}/`) throw new Error(`sign-in ended at ${page.url()}, not the virtual browser`);
-  await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: 15_000 });
+  await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: deadlineMs });
   // The first frame: the remote Chromium's page (one green link over the viewport) drawn into the canvas.
   for (;;) {
     if ((await canvasColours(page)) > 3) break;
-    if (Date.now() - t0 > 20_000) throw new Error('no frame from the remote browser within 20 s');
+    if (Date.now() - t0 > deadlineMs) throw new Error(`no frame from the remote browser within ${deadlineMs} ms`);
     await page.waitForTimeout(50);
   }
   return { page, ms: Date.now() - t0, tokenUrl };
