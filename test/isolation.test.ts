@@ -347,7 +347,7 @@ const MUTATIONS: Mutation[] = [
     apply: (d) => editTemplate(d, zoneStack(d, CODE, 'mynumber'), (t) => {
       t.Resources.ToEni = { Type: 'AWS::EC2::Route', Properties: { RouteTableId: { Ref: rt(t) }, DestinationCidrBlock: '0.0.0.0/0', NetworkInterfaceId: 'eni-0123456789abcdef0' } };
     }),
-    analyzer: [/unverifiable-path: traffic from mynumber toward internet goes to route target "eni-0123456789abcdef0"/],
+    analyzer: [/unverifiable-path: traffic from mynumber@131016 toward internet goes to route target NetworkInterfaceId "eni-0123456789abcdef0"/],
   },
   {
     label: 'a virtual private gateway route from mynumber that the intent does not list',
