@@ -25,7 +25,7 @@ const manifest: ManifestRow[] = fs
   .slice(1)
   .map((l) => l.split('\t'))
   .map(([rel, , , active]) => ({ rel, active }))
-  .filter((r) => !/LICENSE\.md$/.test(r.rel));
+  .filter((r) => !/LICENSE\.md$|COPYING\.txt$/.test(r.rel)); // license texts travel with the files; they are not samples
 
 const isCleanControl = (r: ManifestRow) => /CLEAN control|large benign RTF/.test(r.active);
 

@@ -13,7 +13,10 @@
 // vm.compileFunction({ parsingContext }): for this environment's context the
 // module is compiled in the current (main) context. Module registries stay per
 // test file (jest's own require), so files remain isolated from each other's
-// module state; globals are Node's own.
+// module state; globals are Node's own. Whatever a test file adds to the global
+// object (aws-cdk-lib keeps its token map under a global symbol, jest its
+// `expect`) is removed when the file ends, so the next file in the same worker
+// starts from the same global object, as jest's own environment guarantees.
 const vm = require('node:vm');
 const { TestEnvironment } = require('jest-environment-node');
 const { LegacyFakeTimers, ModernFakeTimers } = require('@jest/fake-timers');
@@ -46,6 +49,16 @@ class SingleRealmEnvironment extends TestEnvironment {
     this.moduleMocker = new ModuleMocker(globalThis);
     this.fakeTimers = new LegacyFakeTimers({ config: config.projectConfig, global: globalThis, moduleMocker: this.moduleMocker, timerConfig: { idToRef: timerIdToRef, refToId: timerRefToId } });
     this.fakeTimersModern = new ModernFakeTimers({ config: config.projectConfig, global: globalThis });
+    this.globalsBefore = new Set(Reflect.ownKeys(globalThis));
+  }
+
+  async teardown() {
+    for (const key of Reflect.ownKeys(globalThis)) {
+      if (this.globalsBefore.has(key)) continue;
+      const d = Object.getOwnPropertyDescriptor(globalThis, key);
+      if (d && d.configurable) delete globalThis[key];
+    }
+    await super.teardown();
   }
 
   getVmContext() {
