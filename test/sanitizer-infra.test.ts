@@ -98,8 +98,9 @@ describe('X2 infrastructure: buckets, queue, endpoint and sanitizer hosts in tra
     const s = synthShipped('pilot');
     const internet = s.templates.get(`Pilot-${CODE}-Internet`)!;
     const sbcLt = resources(internet, 'AWS::EC2::LaunchTemplate').map(([, l]) => JSON.stringify(l)).find((l) => l.includes('dcvserver'))!;
-    assert.match(sbcLt, /three-tier-handoff/);
-    assert.match(sbcLt, /aws s3 mv \\"\$f\\" \\"s3:\/\/pilot-131016-inbound-/);
+    // The hand-off is the host service's (lib/screen/handoff.ts): each user's downloads to users/<login>/ of the inbound bucket.
+    assert.match(sbcLt, /three-tier-screen\.service/);
+    assert.match(sbcLt, /SCREEN_INBOUND_BUCKET=pilot-131016-inbound-/);
     const sbcPolicy = resources(internet, 'AWS::IAM::Policy').map(([, p]) => JSON.stringify(p)).find((p) => p.includes('DownloadsToSanitizer'))!;
     assert.match(sbcPolicy, /pilot-131016-inbound-.*\/users\/\*/);
     const lgwan = s.templates.get(`Pilot-${CODE}-Lgwan`)!;
