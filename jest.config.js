@@ -11,6 +11,8 @@ module.exports = {
   },
   // ESM-only packages are transpiled to CommonJS like our own code.
   transformIgnorePatterns: ['/node_modules/(?!(jose|openid-client|oauth4webapi|oauth2-mock-server|basic-auth)/)'],
+  // One WebAssembly validation engine per worker, not per test file (see the shim).
+  moduleNameMapper: { '^@aws/cloudformation-validate$': '<rootDir>/test/jest/shared-cfn-validate.js' },
   snapshotSerializers: ['<rootDir>/test/jest/asset-hash-serializer.js'],
   reporters: ['default', '<rootDir>/test/jest/slowest-files-reporter.js'],
   // Synthesizing a config with every rulebook, LibreOffice and Chromium take seconds, not milliseconds.

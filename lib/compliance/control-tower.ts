@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import { createRequire } from 'module';
 import * as path from 'path';
 import { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
 
@@ -77,10 +78,9 @@ interface CfnValidateModule {
 }
 let engineModule: CfnValidateModule | undefined;
 function cfnValidate(): CfnValidateModule {
-  if (!engineModule) {
-    const cdkLib = path.dirname(require.resolve('aws-cdk-lib/package.json'));
-    engineModule = require(require.resolve('@aws/cloudformation-validate', { paths: [cdkLib] })) as CfnValidateModule;
-  }
+  // Required from aws-cdk-lib's own location, so it is the module aws-cdk-lib's
+  // built-in validation uses (one compiled WebAssembly module per process).
+  engineModule ??= createRequire(require.resolve('aws-cdk-lib/package.json'))('@aws/cloudformation-validate') as CfnValidateModule;
   return engineModule;
 }
 

@@ -31,11 +31,11 @@ export function tmpDir(prefix: string): string {
  */
 export function synth(
   config: string | ThreeTierConfigInput,
-  opts: { rulebooks?: boolean; mutate?: (built: ThreeTierApp) => void } = {},
+  opts: { rulebooks?: boolean; builtinValidation?: boolean; mutate?: (built: ThreeTierApp) => void } = {},
 ): Synthesized {
   const cfg = typeof config === 'string' ? loadConfig(config) : validateConfig(config);
   const outdir = tmpDir(cfg.name);
-  const app = createApp({}, outdir);
+  const app = createApp({}, outdir, { builtinValidation: opts.builtinValidation });
   const built = buildThreeTier(app, cfg);
   opts.mutate?.(built);
   const assembly = synthThreeTier(app, built, { rulebooks: opts.rulebooks ?? false });
@@ -83,6 +83,48 @@ function templatesOf(outdir: string): Map<string, CfnTemplate> {
   return templates;
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Two jest workers that need the same shipped config at the same time would
+ * both synthesize it. The first takes a lock file and synthesizes; the others
+ * wait for its `.complete` marker. Returns the release function when this
+ * process must synthesize, or undefined when another process finished it. A
+ * lock whose process has died is taken over.
+ */
+function awaitOrLock(dir: string): (() => void) | undefined {
+  const lock = `${dir}.lock`;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  for (;;) {
+    if (fs.existsSync(path.join(dir, '.complete'))) return undefined;
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      return () => fs.rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const owner = Number(fs.readFileSync(lock, 'utf8') || 'NaN');
+    if (Number.isInteger(owner) && owner !== process.pid && !alive(owner)) {
+      fs.rmSync(lock, { force: true });
+      continue;
+    }
+    sleepSync(250);
+  }
+}
+
 const cache = new Map<string, Synthesized>();
 /**
  * Synth of a shipped config without rulebooks, shared through the on-disk cache
@@ -93,8 +135,15 @@ export function synthShipped(name: string): Synthesized {
   let s = cache.get(name);
   if (s) return s;
   const dir = path.join(CACHE_ROOT, sourceHash(), name);
-  if (!fs.existsSync(path.join(dir, '.complete'))) {
-    const fresh = synth(name);
+  const release = fs.existsSync(path.join(dir, '.complete')) ? undefined : awaitOrLock(dir);
+  if (release) {
+    let fresh: Synthesized;
+    try {
+      fresh = synth(name);
+    } catch (e) {
+      release();
+      throw e;
+    }
     const staging = `${dir}.${process.pid}.tmp`;
     fs.rmSync(staging, { recursive: true, force: true });
     fs.cpSync(fresh.outdir, staging, { recursive: true });
@@ -106,6 +155,7 @@ export function synthShipped(name: string): Synthesized {
       // Another worker finished the same synth first; its copy is identical.
       fs.rmSync(staging, { recursive: true, force: true });
     }
+    release();
     s = { ...fresh, outdir: dir };
   } else {
     let inProcess: Synthesized | undefined;

@@ -1,0 +1,9 @@
+// aws-cdk-lib's built-in validation and the Control Tower checks both use
+// `@aws/cloudformation-validate`, a WebAssembly engine whose first use in a
+// process costs seconds. jest gives every test file its own module registry,
+// so each file that synthesizes would load and initialise it again. This shim
+// (mapped in jest.config.js) hands every file the one copy Node's own require
+// has loaded in this worker, the same copy a `cdk synth` process uses.
+const { createRequire } = require('node:module');
+
+module.exports = createRequire(require.resolve('aws-cdk-lib/package.json'))('@aws/cloudformation-validate');
