@@ -22,6 +22,8 @@ const { TestEnvironment } = require('jest-environment-node');
 const { LegacyFakeTimers, ModernFakeTimers } = require('@jest/fake-timers');
 const { ModuleMocker } = require('jest-mock');
 
+const NATIVE_REQUIRE = Symbol.for('three-tier.native-require');
+const UNDICI_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 const singleRealm = new WeakSet();
 const originalCompileFunction = vm.compileFunction;
 vm.compileFunction = function compileFunction(code, params, options) {
@@ -49,10 +51,28 @@ class SingleRealmEnvironment extends TestEnvironment {
     this.moduleMocker = new ModuleMocker(globalThis);
     this.fakeTimers = new LegacyFakeTimers({ config: config.projectConfig, global: globalThis, moduleMocker: this.moduleMocker, timerConfig: { idToRef: timerIdToRef, refToId: timerRefToId } });
     this.fakeTimersModern = new ModernFakeTimers({ config: config.projectConfig, global: globalThis });
+    // Node's own require, for test/jest/shared-cfn-validate.js (jest's
+    // `module.createRequire` returns jest's require).
+    globalThis[NATIVE_REQUIRE] = require;
+    // Load Node's own fetch now (its first call loads Node's undici, which
+    // installs Node's global dispatcher), so the value restored below is
+    // Node's, not a test file's.
+    if (globalThis[UNDICI_DISPATCHER] === undefined) globalThis.fetch('data:,').catch(() => undefined);
     this.globalsBefore = new Set(Reflect.ownKeys(globalThis));
+    // Symbol-keyed globals some libraries define non-configurable (undici's
+    // global dispatcher): they cannot be deleted, so their values are put back.
+    // Without this, a file that loads the undici package (through mailauth)
+    // leaves its Agent as the dispatcher of Node's fetch, and the next file's
+    // fetch calls into a module registry jest has already torn down.
+    this.symbolValuesBefore = new Map(Object.getOwnPropertySymbols(globalThis).map((k) => [k, globalThis[k]]));
   }
 
   async teardown() {
+    for (const [key, value] of this.symbolValuesBefore) {
+      if (globalThis[key] === value) continue;
+      const d = Object.getOwnPropertyDescriptor(globalThis, key);
+      if (d && (d.writable || d.configurable || d.set)) globalThis[key] = value;
+    }
     for (const key of Reflect.ownKeys(globalThis)) {
       if (this.globalsBefore.has(key)) continue;
       const d = Object.getOwnPropertyDescriptor(globalThis, key);
