@@ -96,6 +96,15 @@ export function neutraliseWordFields(root: XElement, all: XElement[] = elements(
 }
 
 /**
+ * The bytes of a UTF-8 part can hold a field element: one of their local
+ * names is in them (XML never escapes a name). Without, neutraliseWordFields
+ * has nothing to look at and its watcher is not needed.
+ */
+export function mayHoldWordFields(part: Buffer): boolean {
+  return part.includes('fldChar') || part.includes('nstrText') || part.includes('fldSimple');
+}
+
+/**
  * neutraliseWordFields's watcher for the streaming look (needsDom): the same
  * field stack, instruction text and tests on the parser's events; true when
  * the rule would take a field out (a dangerous simple field, a dangerous or
@@ -175,6 +184,15 @@ export function neutraliseDdeFormulas(root: XElement, all: XElement[] = elements
   }
   for (const el of sharedCells) if (sharedIds.has(attr(el, '', 'si') ?? '') && el.parentNode) remove(el);
   return found;
+}
+
+/**
+ * The bytes of a UTF-8 part can hold a pipe in character data: a `|`, or a
+ * character reference (`&#124;`); with no DTD there are no other entities.
+ * Without, no formula can be a DDE formula and its watcher is not needed.
+ */
+export function mayHoldPipe(part: Buffer): boolean {
+  return part.includes(0x7c) || part.includes('&#');
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { htmlToText } from './text';
-import { AUTO_NAME, ddeFormulaWatcher, neutraliseDdeFormulas, neutraliseWordFields, wordFieldWatcher } from './officexml';
+import { AUTO_NAME, ddeFormulaWatcher, mayHoldPipe, mayHoldWordFields, neutraliseDdeFormulas, neutraliseWordFields, wordFieldWatcher } from './officexml';
 import { Budget, checkTime, FamilyResult, Quarantine } from './types';
 import { attr, childElements, elements, is, needsDom, NS, parseXml, remove, serializeXml, textOf, XDocument, XElement, XmlWatcher } from './xml';
 import { readZip, writeZip, ZipEntry } from './zip';
@@ -501,8 +501,13 @@ export async function sanitizePackage(pkg: PackageIn, budget: Budget, nested: Ne
     // A part not parsed yet, with no removed relationship to follow: the streaming look first; only a part the
     // rules below may change (or that saxes refuses) is parsed into a DOM. The others stay byte for byte, as the rules would leave them.
     if (XML_FAST_PATH.enabled && !docs.has(name) && !ids?.size) {
-      const watchers = [wordFieldWatcher(), framesetWatcher(), ...(kind.family === 'excel' ? [ddeFormulaWatcher()] : [])];
-      if (!needsDom(pkg.parts.get(name)!, watchers)) {
+      // A watcher only where the part's bytes can hold what it looks for (names are never escaped; a UTF-16 part goes to the DOM anyway).
+      const data = pkg.parts.get(name)!;
+      const watchers: XmlWatcher[] = [];
+      if (mayHoldWordFields(data)) watchers.push(wordFieldWatcher());
+      if (data.includes('frameset')) watchers.push(framesetWatcher());
+      if (kind.family === 'excel' && mayHoldPipe(data)) watchers.push(ddeFormulaWatcher());
+      if (!needsDom(data, watchers)) {
         XML_FAST_PATH.kept++;
         continue;
       }
