@@ -3,7 +3,9 @@
  * generated set up to 50 MB, measured side by side with today's municipal
  * practice, "convert to PDF" (`soffice --headless --convert-to pdf`, one
  * process per file, as a sanitizing box runs it), on the same Office files.
- * Prints files/s, MB/s, p50 and p99 per file, and the ratio.
+ * Prints files/s, MB/s, p50 and p99 per file (wall time, and the CPU time of
+ * this process, which other load on the machine does not inflate much), and
+ * the ratio.
  */
 import { spawnSync } from 'child_process';
 import { randomBytes } from 'crypto';
@@ -86,19 +88,43 @@ function bigRtf(size: number): Buffer {
   return Buffer.from(`{\\rtf1\\ansi ${body.join('')}{\\object\\objemb{\\*\\objclass Package}{\\*\\objdata 01050000}{\\result {\\b [object]}}}\\par}`, 'latin1');
 }
 
+/**
+ * A workbook whose one sheet holds about `size` bytes of XML (numbers, text, formulas), the way large
+ * spreadsheets are: the file itself is about 8× smaller (XML compresses well). Named gen-<N>mb-xml.xlsx.
+ */
+function bigXlsx(size: number): Buffer {
+  const ct = `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`;
+  const rels = `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>`;
+  const wb = `<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="住民" sheetId="1" r:id="rId1"/></sheets></workbook>`;
+  const wbRels = `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`;
+  const rows: string[] = [];
+  for (let i = 1, n = 0; n < size; i++) {
+    const r = `<row r="${i}"><c r="A${i}"><v>${i}</v></c><c r="B${i}" t="inlineStr"><is><t>住民${i} 備考</t></is></c><c r="C${i}"><f>A${i}*2</f><v>${i * 2}</v></c></row>`;
+    rows.push(r);
+    n += Buffer.byteLength(r);
+  }
+  const sheet = `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows.join('')}</sheetData></worksheet>`;
+  return Buffer.from(zipSync({ '[Content_Types].xml': Buffer.from(ct), '_rels/.rels': Buffer.from(rels), 'xl/workbook.xml': Buffer.from(wb), 'xl/_rels/workbook.xml.rels': Buffer.from(wbRels), 'xl/worksheets/sheet1.xml': Buffer.from(sheet) }));
+}
+
 interface Timing {
   readonly file: string;
   readonly bytes: number;
   readonly ms: number;
+  /** CPU time of this process (user + system) for the file; undefined for LibreOffice (another process). */
+  readonly cpuMs?: number;
   readonly verdict: string;
 }
 
 async function measure(files: { name: string; buf: Buffer }[], engine: SanitizeFn = sanitize): Promise<Timing[]> {
   const out: Timing[] = [];
   for (const f of files) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const r = await engine(f.buf, f.name);
-    out.push({ file: f.name, bytes: f.buf.length, ms: Number(process.hrtime.bigint() - t0) / 1e6, verdict: r.record.verdict });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const c = process.cpuUsage(c0);
+    out.push({ file: f.name, bytes: f.buf.length, ms, cpuMs: (c.user + c.system) / 1000, verdict: r.record.verdict });
   }
   return out;
 }
@@ -107,7 +133,21 @@ function summary(label: string, t: Timing[]): Record<string, string | number> {
   const ms = t.map((x) => x.ms).sort((a, b) => a - b);
   const total = ms.reduce((a, b) => a + b, 0) / 1000;
   const bytes = t.reduce((a, b) => a + b.bytes, 0);
-  return { label, files: t.length, 'MB in': +(bytes / MB).toFixed(1), 'total s': +total.toFixed(2), 'files/s': +(t.length / total).toFixed(1), 'MB/s': +(bytes / MB / total).toFixed(1), 'p50 ms': +pct(ms, 50).toFixed(1), 'p99 ms': +pct(ms, 99).toFixed(1), 'max ms': +ms[ms.length - 1].toFixed(1) };
+  const cpu = t.every((x) => x.cpuMs !== undefined) ? t.map((x) => x.cpuMs!).sort((a, b) => a - b) : undefined;
+  return {
+    label,
+    files: t.length,
+    'MB in': +(bytes / MB).toFixed(1),
+    'total s': +total.toFixed(2),
+    'files/s': +(t.length / total).toFixed(1),
+    'MB/s': +(bytes / MB / total).toFixed(1),
+    'p50 ms': +pct(ms, 50).toFixed(1),
+    'p99 ms': +pct(ms, 99).toFixed(1),
+    'max ms': +ms[ms.length - 1].toFixed(1),
+    'p50 cpu ms': cpu ? +pct(cpu, 50).toFixed(1) : '',
+    'p99 cpu ms': cpu ? +pct(cpu, 99).toFixed(1) : '',
+    'max cpu ms': cpu ? +cpu[cpu.length - 1].toFixed(1) : '',
+  };
 }
 
 async function main(): Promise<void> {
@@ -121,13 +161,14 @@ async function main(): Promise<void> {
     generated.push({ name: `gen-${mb}mb.pdf`, buf: await bigPdf(mb * MB) });
     generated.push({ name: `gen-${mb}mb.csv`, buf: bigCsv(mb * MB) });
     generated.push({ name: `gen-${mb}mb.rtf`, buf: bigRtf(mb * MB) });
+    generated.push({ name: `gen-${mb}mb-xml.xlsx`, buf: bigXlsx(mb * MB) });
   }
   // Warm up the JIT once on a few files (not counted).
   await measure(corpus.slice(0, 10));
   const tCorpus = await measure(corpus);
   const tGen = await measure(generated);
-  // Nominal sizes 1, 5 and 20 MB (a generated "20 MB" file is a few bytes over 20 MiB).
-  const upTo20 = tGen.filter((t) => /^gen-(1|5|20)mb\./.test(t.file));
+  // Nominal sizes 1, 5 and 20 MB (a generated "20 MB" file is a few bytes over 20 MiB; the -xml.xlsx files are that much sheet XML, in a smaller file).
+  const upTo20 = tGen.filter((t) => /^gen-(1|5|20)mb[.-]/.test(t.file));
   const rows = [summary('CDR: public corpus', tCorpus), summary('CDR: generated 1-50 MB', tGen), summary('CDR: generated ≤ 20 MB', upTo20)];
   if (OLD_ENGINE) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -161,7 +202,7 @@ async function main(): Promise<void> {
     const sum = (x: number[]) => x.reduce((a, b) => a + b, 0);
     const p = (x: number[], q: number) => pct([...x].sort((a, b) => a - b), q);
     console.log(`CPU time, interleaved (old → new): ${xmlFiles.length} corpus OOXML/flat XML files total ${sum(cpu.oldXml).toFixed(0)} → ${sum(cpu.newXml).toFixed(0)} ms (×${(sum(cpu.newXml) / sum(cpu.oldXml)).toFixed(2)}), p50 ${p(cpu.oldXml, 50).toFixed(1)} → ${p(cpu.newXml, 50).toFixed(1)} ms, p99 ${p(cpu.oldXml, 99).toFixed(1)} → ${p(cpu.newXml, 99).toFixed(1)} ms`);
-    for (const [i, f] of generated.entries()) console.log(`  CPU ${f.name.padEnd(16)} old ${cpu.oldGen[i].toFixed(0).padStart(6)} ms  new ${cpu.newGen[i].toFixed(0).padStart(6)} ms`);
+    for (const [i, f] of generated.entries()) console.log(`  CPU ${f.name.padEnd(20)} old ${cpu.oldGen[i].toFixed(0).padStart(6)} ms  new ${cpu.newGen[i].toFixed(0).padStart(6)} ms`);
     const verdictDiff = tCorpus.flatMap((t, i) => (t.verdict !== oCorpus[i].verdict ? [`${t.file}: ${oCorpus[i].verdict} → ${t.verdict}`] : []));
     if (verdictDiff.length) console.log(`verdicts that changed (old → new): ${verdictDiff.join('; ')}`);
   }
@@ -189,9 +230,7 @@ async function main(): Promise<void> {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const ok = r.status === 0 && fs.existsSync(path.join(work, 'pdf', f.name.replace(/\.[^.]+$/, '.pdf')));
       baseline.push({ file: f.name, bytes: f.buf.length, ms, verdict: ok ? 'converted' : 'failed' });
-      const t1 = process.hrtime.bigint();
-      const c = await sanitize(f.buf, f.name);
-      same.push({ file: f.name, bytes: f.buf.length, ms: Number(process.hrtime.bigint() - t1) / 1e6, verdict: c.record.verdict });
+      same.push(...(await measure([f])));
     }
     rows.push(summary('CDR: same Office files', same), summary('LibreOffice convert-to-pdf: same files', baseline));
   }
@@ -199,14 +238,16 @@ async function main(): Promise<void> {
   console.table(rows);
   const verdicts = (t: Timing[]) => t.reduce<Record<string, number>>((a, x) => ((a[x.verdict] = (a[x.verdict] ?? 0) + 1), a), {});
   console.log('verdicts, corpus:', verdicts(tCorpus), ' generated:', verdicts(tGen), baseline.length ? ` LibreOffice: ${JSON.stringify(verdicts(baseline))}` : '');
-  for (const t of tGen) console.log(`  ${t.file.padEnd(16)} ${(t.bytes / MB).toFixed(1).padStart(6)} MB  ${t.ms.toFixed(1).padStart(8)} ms  ${t.verdict}`);
+  for (const t of tGen) console.log(`  ${t.file.padEnd(20)} ${(t.bytes / MB).toFixed(1).padStart(6)} MB  ${t.ms.toFixed(1).padStart(8)} ms  cpu ${t.cpuMs!.toFixed(1).padStart(8)} ms  ${t.verdict}`);
   if (baseline.length) {
     const b = summary('', baseline);
     const s = summary('', same);
     console.log(`\nratio on the same ${baseline.length} Office files: LibreOffice total ${b['total s']} s vs CDR ${s['total s']} s → CDR is ${(Number(b['total s']) / Number(s['total s'])).toFixed(0)}× faster; p50 ${b['p50 ms']} ms vs ${s['p50 ms']} ms (${(Number(b['p50 ms']) / Number(s['p50 ms'])).toFixed(0)}×), p99 ${b['p99 ms']} ms vs ${s['p99 ms']} ms (${(Number(b['p99 ms']) / Number(s['p99 ms'])).toFixed(0)}×)`);
   } else console.log('\n(soffice not found: the LibreOffice baseline was skipped; install libreoffice to compare)');
-  const p99 = Number(summary('', [...tCorpus, ...upTo20])['p99 ms']);
-  console.log(`target: p99 under 1 s per file up to 20 MB → p99 ${p99} ms: ${p99 < 1000 ? 'met' : 'NOT met'}`);
+  const target = summary('', [...tCorpus, ...upTo20]);
+  const p99 = Number(target['p99 ms']);
+  const p99cpu = Number(target['p99 cpu ms']);
+  console.log(`target: p99 under 1 s per file up to 20 MB → p99 ${p99} ms wall: ${p99 < 1000 ? 'met' : 'NOT met'}; p99 ${p99cpu} ms CPU: ${p99cpu < 1000 ? 'met' : 'NOT met'} (max ${target['max ms']} ms wall, ${target['max cpu ms']} ms CPU)`);
   fs.mkdirSync(path.resolve(__dirname, '..', '.bench'), { recursive: true });
   fs.writeFileSync(path.resolve(__dirname, '..', '.bench', 'sanitize.json'), JSON.stringify({ at: new Date().toISOString(), rows, generated: tGen }, null, 2));
   fs.rmSync(work, { recursive: true, force: true });

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sanitize } from '../lib/sanitizer/engine';
+import { sanitize, SanitizeOutcome } from '../lib/sanitizer/engine';
+import { XML_FAST_PATH } from '../lib/sanitizer/ooxml';
+import { needsDom, parseXml } from '../lib/sanitizer/xml';
 import { activeContent } from './helpers/active-content';
 import * as fx from './helpers/sanitizer-fixtures';
 import { fileVariant, VARIANT_KINDS, VariantKind, variantPlan, xmlVariant } from './helpers/xml-variants';
@@ -221,4 +223,145 @@ describe('differential: equivalent spellings of every active XML sample', () => 
     });
     assert.deepEqual(missing.map((f) => path.basename(f)), [], r.stdout + r.stderr);
   }, 600_000);
+});
+
+describe('large parts without a DOM: the streaming look before the DOM changes nothing', () => {
+  const X = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
+  const W = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
+  const DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>';
+  const RT = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
+  /** A workbook whose one sheet holds `rows` (sheetData content). */
+  const xlsx = (rows: string) =>
+    fx.zipOf({
+      '[Content_Types].xml': Buffer.from(`${DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>`),
+      '_rels/.rels': Buffer.from(`${DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${RT}/officeDocument" Target="xl/workbook.xml"/></Relationships>`),
+      'xl/workbook.xml': Buffer.from(`${DECL}<workbook xmlns="${X}" xmlns:r="${RT}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>`),
+      'xl/_rels/workbook.xml.rels': Buffer.from(`${DECL}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${RT}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>`),
+      'xl/worksheets/sheet1.xml': Buffer.from(`${DECL}<worksheet xmlns="${X}"><sheetData>${rows}</sheetData></worksheet>`),
+    });
+  /** About `bytes` of ordinary rows: numbers, text, formulas. */
+  const rows = (bytes: number) => {
+    const out: string[] = [];
+    for (let i = 1, n = 0; n < bytes; i++) {
+      const r = `<row r="${i}"><c r="A${i}"><v>${i}</v></c><c r="B${i}" t="inlineStr"><is><t>住民 ${i}</t></is></c><c r="C${i}"><f>SUM(A${i},1)</f><v>${i + 1}</v></c></row>`;
+      out.push(r);
+      n += r.length;
+    }
+    return out.join('');
+  };
+  const cell = (f: string) => `<row r="999999"><c r="A999999"><f>${f}</f><v>0</v></c></row>`;
+  const paras = (bytes: number) => Array.from({ length: Math.ceil(bytes / 80) }, (_, i) => `<w:p><w:r><w:t>第${i}段落 本文です。Body text ${(i * 7919) % 10007}.</w:t></w:r></w:p>`).join('');
+  const run = (x: string) => `<w:r>${x}</w:r>`;
+  const fld = (type: string) => run(`<w:fldChar w:fldCharType="${type}"/>`);
+  const instr = (t: string) => run(`<w:instrText xml:space="preserve">${t}</w:instrText>`);
+  const docx = (body: string) => fx.docxOf({ document: body });
+  const big = rows(320 * 1024);
+  const cases: { name: string; buf: Buffer; expect: RegExp | 'clean' | 'quarantined' }[] = [
+    { name: 'plain.xlsx', buf: xlsx(big), expect: 'clean' },
+    { name: 'dde-late.xlsx', buf: xlsx(big + cell("cmd|' /c calc'!A0")), expect: /^DDE formula cmd\|/ },
+    { name: 'dde-charref.xlsx', buf: xlsx(big + cell("cmd&#124;' /c calc'!A0")), expect: /^DDE formula cmd\|/ },
+    { name: 'dde-cdata.xlsx', buf: xlsx(big + cell("<![CDATA[cmd|' /c calc'!A0]]>")), expect: /^DDE formula cmd\|/ },
+    { name: 'pipe-in-literal.xlsx', buf: xlsx(big + cell('"a|b"&amp;A1')), expect: 'clean' },
+    { name: 'plain.docx', buf: docx(paras(300 * 1024) + fld('begin') + instr(' PAGE ') + fld('separate') + run('<w:t>1</w:t>') + fld('end')), expect: 'clean' },
+    { name: 'split-around-nested.docx', buf: docx(paras(300 * 1024) + fld('begin') + instr('DD') + fld('begin') + instr('PAGE') + fld('end') + instr('E c:\\x.exe') + fld('end')), expect: /Word field "DDE"/ },
+    { name: 'computed.docx', buf: docx(paras(300 * 1024) + fld('begin') + fld('begin') + instr('QUOTE 68 68 69') + fld('end') + instr(' x') + fld('end')), expect: /computed by a nested field/ },
+    { name: 'simple-charref.docx', buf: docx(paras(300 * 1024) + `<w:fldSimple w:instr="&#68;&#x44;E x">${run('<w:t>r</w:t>')}</w:fldSimple>`), expect: /Word simple field "DDE"/ },
+    { name: 'never-closed.docx', buf: docx(paras(300 * 1024) + fld('begin') + instr('DDEAUTO cmd')), expect: /Word field "DDEAUTO"/ },
+    { name: 'frameset.docx', buf: docx(paras(300 * 1024) + `<w:frameset xmlns:w="${W}"/>`), expect: /frameset/ },
+    { name: 'replacement-char.docx', buf: docx(paras(300 * 1024) + '<w:p><w:r><w:t>\ufffd</w:t></w:r></w:p>'), expect: 'quarantined' },
+    { name: 'not-utf8.docx', buf: Buffer.alloc(0), expect: 'quarantined' },
+    { name: 'doctype-in-comment.docx', buf: docx(paras(300 * 1024) + '<!-- <!DOCTYPE x> -->'), expect: 'quarantined' },
+    { name: 'local-name-digit.docx', buf: docx(paras(300 * 1024) + '<w:p><w:2r/></w:p>'), expect: 'quarantined' },
+    { name: 'unbound-prefix.docx', buf: docx(paras(300 * 1024) + '<q:p/>'), expect: 'quarantined' },
+  ];
+  // Bytes that are not UTF-8 far into the document part.
+  {
+    const parts = fx.unzip(docx(paras(300 * 1024)));
+    parts['word/document.xml'] = Buffer.concat([parts['word/document.xml'].subarray(0, 280_000), Buffer.from([0xff, 0xfe, 0x41]), parts['word/document.xml'].subarray(280_000)]);
+    cases.find((c) => c.name === 'not-utf8.docx')!.buf = fx.zipOf(parts);
+  }
+  const same = (a: SanitizeOutcome, b: SanitizeOutcome, label: string) => {
+    const { durationMs: _a, at: _b, ...ra } = a.record;
+    const { durationMs: _c, at: _d, ...rb } = b.record;
+    assert.deepEqual(ra, rb, label);
+    assert.ok(a.output === b.output || (a.output !== undefined && b.output !== undefined && a.output.equals(b.output)), `${label}: the same output bytes`);
+  };
+  const both = async (buf: Buffer, name: string) => {
+    XML_FAST_PATH.enabled = true;
+    const kept = XML_FAST_PATH.kept;
+    const fast = await sanitize(buf, name);
+    const keptNow = XML_FAST_PATH.kept - kept;
+    XML_FAST_PATH.enabled = false;
+    try {
+      return { fast, dom: await sanitize(buf, name), kept: keptNow };
+    } finally {
+      XML_FAST_PATH.enabled = true;
+    }
+  };
+
+  test('large workbooks and documents: clean parts are kept without a DOM; DDE formulas and fields anywhere (character references, CDATA, split runs, nested, never closed), framesets and malformed parts are still found', async () => {
+    for (const c of cases) {
+      const { fast, dom, kept } = await both(c.buf, c.name);
+      same(fast, dom, c.name);
+      if (c.expect === 'clean' || c.expect === 'quarantined') assert.equal(fast.record.verdict, c.expect, `${c.name}: ${fast.record.reason ?? fast.record.removed.join('; ')}`);
+      else {
+        assert.equal(fast.record.verdict, 'sanitized', `${c.name}: ${fast.record.reason}`);
+        assert.ok(fast.record.removed.some((r) => c.expect instanceof RegExp && c.expect.test(r)), `${c.name}: ${fast.record.removed.join('; ')}`);
+      }
+      if (c.name.startsWith('plain.')) {
+        assert.ok(kept >= 1, `${c.name}: the large part was kept without a DOM`);
+        assert.ok(fast.output!.equals(c.buf), `${c.name}: the input passes byte for byte`);
+      }
+    }
+  }, 120_000);
+
+  test('2,000 damaged XML parts of the corpus: whatever the DOM parser refuses, the streaming look sends to it (never kept without a DOM)', () => {
+    const parts: string[] = [];
+    for (const rel of ['oletools/test-data/msodde/dde-test.docx', 'oletools/test-data/msodde/dde-test.xlsx', 'oletools/test-data/oleobj/embedded-simple-2007.pptx', 'oletools/test-data/msodde/harmless-clean.docm']) {
+      for (const [n, d] of Object.entries(fx.unzip(fx.corpusFile(rel)))) if (/\.(xml|rels)$/.test(n) && d.length < 20_000) parts.push(d.toString('utf8'));
+    }
+    const snippets = ['<', '>', '&', '&amp;', '&foo;', '&#0;', '&#1;', '&#x110000;', ']]>', '<![CDATA[x]]>', '<!-- a -- b -->', '<?pi x?>', '<?xml version="1.0"?>', '"', "'", '=', ' ', 'xmlns:p="urn:x"', 'p:a="1"', '<q:x/>', 'xmlns=""', 'xmlns:a=""', 'xmlns:xml="urn:y"', '\ufffd', '\ufeff', '</a>', '<a b="1" b="2"/>', '<1a/>', '<a:b:c/>', '<w:2x/>', 'w:-a="1"', '<a:/>', '<!DOCTYPE', '\r\n', '\u{10000}', '<x\u00b7/>'];
+    let seed = 15;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    let refused = 0;
+    for (let k = 0; k < 2000; k++) {
+      let x = parts[rnd(parts.length)];
+      for (let m = 1 + rnd(3); m > 0; m--) {
+        const at = rnd(x.length);
+        const op = rnd(3);
+        x = op === 0 ? x.slice(0, at) + snippets[rnd(snippets.length)] + x.slice(at) : op === 1 ? x.slice(0, at) + x.slice(at + 1 + rnd(5)) : x.slice(0, at) + String.fromCharCode(rnd(128)) + x.slice(at + 1);
+      }
+      const buf = Buffer.from(x, 'utf8');
+      let domRefuses = false;
+      try {
+        parseXml(buf, 'part');
+      } catch {
+        domRefuses = true;
+        refused++;
+      }
+      if (domRefuses) assert.equal(needsDom(buf, []), true, `kept without a DOM, refused by the DOM parser: ${x.slice(0, 300)}`);
+    }
+    assert.ok(refused > 500, `${refused} of 2,000 damaged parts refused`);
+  });
+
+  test('every Office Open XML file of the corpus and every XML sample: the same verdict, removals and bytes with every part parsed into a DOM', async () => {
+    const corpus = fs
+      .readFileSync(path.join(fx.CORPUS, 'MANIFEST.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t')[0])
+      .filter((rel) => /\.(docx|docm|dotx|dotm|xlsx|xlsm|xltx|xltm|xlam|pptx|pptm|ppsx|ppsm|potx|potm)$/i.test(rel));
+    assert.ok(corpus.length >= 20, `${corpus.length} corpus OOXML files`);
+    let kept = 0;
+    for (const [name, buf] of [...corpus.map((rel) => [rel, fx.corpusFile(rel)] as const), ...SAMPLES.map((x) => [x.name, x.buf()] as const)]) {
+      const r = await both(buf, path.basename(name));
+      same(r.fast, r.dom, name);
+      kept += r.kept;
+    }
+    assert.ok(kept > 50, `${kept} parts kept without a DOM`);
+  }, 120_000);
 });

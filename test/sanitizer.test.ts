@@ -157,6 +157,60 @@ describe('file sanitizer: every file of the public corpus', () => {
     assert.equal(spec.record.verdict, 'clean');
   });
 
+  test('RTF of several megabytes: objects, data destinations and DDE fields deep inside are still removed; the rest stays byte for byte', async () => {
+    const para = '\\par Body text of a long letter, with {\\b bold} and {\\i {\\ul nested}} words. ';
+    const body = (n: number) => para.repeat(Math.ceil(n / para.length));
+    const rtf = (...parts: string[]) => Buffer.from(parts.join(''), 'latin1');
+    const head = `{\\rtf1\\ansi ${body(1.5 * 1024 * 1024)}`;
+    const tail = `${body(512 * 1024)}\\par}`;
+    // An object past the first megabyte: replaced by its result, everything around it unchanged.
+    const object = '{\\object\\objemb{\\*\\objclass Package}{\\*\\objdata 0105000002000000}{\\result {\\b [object]}}}';
+    const o1 = await sanitize(rtf(head, object, tail), 'far.rtf');
+    assert.equal(o1.record.verdict, 'sanitized');
+    assert.deepEqual(o1.record.removed, ['embedded object (Package), kept its result picture']);
+    assert.ok(o1.output!.equals(rtf(head, '{{\\b [object]}}', tail)), 'only the object group changed');
+    // \objdata with megabytes of data (hex, nested groups, \bin raw bytes holding braces and backslashes): the whole destination goes.
+    const data = `{\\*\\objdata ${'d0cf11e0a1b11ae1'.repeat(128 * 1024)}{\\*\\inner {\\x 01}}\\bin6 {}\\}{ ${'00'.repeat(256 * 1024)}}`;
+    const o2 = await sanitize(rtf(head, data, tail), 'data.rtf');
+    assert.deepEqual(o2.record.removed, ['\\objdata destination']);
+    assert.ok(o2.output!.equals(rtf(head, '{}', tail)));
+    // An object word after megabytes of text in its group, not at its start: the group goes.
+    const late = `{\\fs20 ${body(1024 * 1024)}\\objemb\\objdata 01}`;
+    const o3 = await sanitize(rtf(head, late, tail), 'late.rtf');
+    assert.deepEqual(o3.record.removed, ['\\objemb group (not at the start of its group)']);
+    assert.ok(o3.output!.equals(rtf(head, '{}', tail)));
+    // DDE field instructions far into the file, one spread over a field of a megabyte, one right after a nested \fldinst.
+    const field = `{\\field{\\*\\fldinst {${body(1024 * 1024)} DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"}}{\\fldrslt {result}}}`;
+    const nested = '{\\field{\\*\\fldinst {\\fldinst DDE x}{\\fldinst\\fldinstMACROBUTTON y}}{\\fldrslt r}}';
+    const o4 = await sanitize(rtf(head, field, nested, tail), 'fields.rtf');
+    assert.deepEqual(
+      o4.record.removed.map((r) => r.split(' (')[0]),
+      ['field instruction DDEAUTO', 'field instruction DDE', 'field instruction MACROBUTTON'],
+    );
+    assert.doesNotMatch(o4.output!.toString('latin1'), /DDE|MACROBUTTON/);
+    assert.ok(o4.output!.equals(rtf(head, field.replace(' DDEAUTO ', '  '), nested.replace(' DDE ', '  ').replace('MACROBUTTON', ''), tail)));
+    // Nothing to remove: clean, the input itself passes.
+    const plain = rtf(head, '{\\pict\\pngblip 89504e47}', tail);
+    const o5 = await sanitize(plain, 'plain.rtf');
+    assert.equal(o5.record.verdict, 'clean');
+    assert.ok(o5.output!.equals(plain));
+  });
+
+  test('RTF structure checks: nesting depth, unbalanced groups, \\bin past the end, object words left outside a removable group', async () => {
+    const rtf = (s: string) => Buffer.from(s, 'latin1');
+    const verdict = async (s: string) => (await sanitize(rtf(s), 'x.rtf')).record;
+    assert.equal((await verdict(`{\\rtf1 ${'{'.repeat(1024)}x${'}'.repeat(1024)}}`)).verdict, 'clean', '1,025 levels are allowed');
+    assert.match((await verdict(`{\\rtf1 ${'{'.repeat(1025)}x${'}'.repeat(1025)}}`)).reason!, /RTF nesting deeper than 1024 groups/);
+    assert.match((await verdict('{\\rtf1 {\\b x}}}')).reason!, /a group closes that was never opened/);
+    assert.match((await verdict('{\\rtf1 {\\b x}')).reason!, /a group is never closed/);
+    assert.match((await verdict('{\\rtf1 \\bin100 abc}')).reason!, /\\bin runs past the end/);
+    assert.match((await verdict('{\\rtf1 \\bin-1 abc}')).reason!, /\\bin runs past the end/);
+    assert.equal((await verdict('{\\rtf1 \\bin5 {{{{{}')).verdict, 'clean', '\\bin data is raw bytes, not groups');
+    assert.match((await verdict('{\\rtf1 {\\objemb x}}')).reason!, /still holds \\objemb outside a group that could be removed/);
+    assert.match((await verdict('{\\rtf1 {\\object{\\result \\objdata x}}}')).reason!, /still holds \\objdata/);
+    assert.equal((await verdict('{\\rtf1 \\\\objdata {\\objectx}}')).verdict, 'clean', 'an escaped backslash and a longer word are not object words');
+  });
+
   test('CSV formula injection, HTML and images', async () => {
     const csv = await run('oletools/test-data/msodde/dde-in-csv.csv');
     assert.equal(csv.record.verdict, 'sanitized');

@@ -1,4 +1,4 @@
-import { attr, elements, is, NS, remove, textOf, unwrap, XElement } from './xml';
+import { attr, elements, is, NS, remove, textOf, unwrap, XElement, XmlWatcher } from './xml';
 
 /**
  * Rules over parsed Office XML, shared by the package (OOXML) and flat XML
@@ -13,6 +13,14 @@ import { attr, elements, is, NS, remove, textOf, unwrap, XElement } from './xml'
  * the field code as its type, case-insensitively, after spaces (and quotes).
  */
 export const DANGEROUS_FIELD = /^[\s"]*(DDEAUTO|DDE|MACROBUTTON|INCLUDETEXT|INCLUDEPICTURE|INCLUDE|IMPORT|LINK)(?![A-Za-z0-9_])/i;
+
+const FIELD_ELEMENTS = ['fldChar', 'instrText', 'delInstrText', 'fldSimple'];
+const FORMULA_ELEMENTS = ['f', 'definedName', 'formula', 'formula1', 'formula2'];
+// For the watchers, called for every element of a part: sets, looked up by local name first.
+const FIELD_LOCALS: ReadonlySet<string> = new Set(FIELD_ELEMENTS);
+const FORMULA_LOCALS: ReadonlySet<string> = new Set(FORMULA_ELEMENTS);
+const W_URIS: ReadonlySet<string> = new Set(NS.w);
+const X_URIS: ReadonlySet<string> = new Set(NS.x);
 
 interface Field {
   begin: XElement;
@@ -53,7 +61,7 @@ export function neutraliseWordFields(root: XElement, all: XElement[] = elements(
     if (parent && !parent.separate) parent.nodes.push(f.begin, ...f.nodes, ...(f.separate ? [f.separate] : []), ...(f.end ? [f.end] : []));
   };
   for (const el of all) {
-    if (!is(el, NS.w, ['fldChar', 'instrText', 'delInstrText', 'fldSimple'])) continue;
+    if (!is(el, NS.w, FIELD_ELEMENTS)) continue;
     const top = stack[stack.length - 1];
     if (el.localName === 'fldChar') {
       const t = attr(el, NS.w, 'fldCharType');
@@ -87,6 +95,67 @@ export function neutraliseWordFields(root: XElement, all: XElement[] = elements(
   return found;
 }
 
+/**
+ * The bytes of a UTF-8 part can hold a field element: one of their local
+ * names is in them (XML never escapes a name). Without, neutraliseWordFields
+ * has nothing to look at and its watcher is not needed.
+ */
+export function mayHoldWordFields(part: Buffer): boolean {
+  return part.includes('fldChar') || part.includes('nstrText') || part.includes('fldSimple');
+}
+
+/**
+ * neutraliseWordFields's watcher for the streaming look (needsDom): the same
+ * field stack, instruction text and tests on the parser's events; true when
+ * the rule would take a field out (a dangerous simple field, a dangerous or
+ * computed complex field, closed or not), or when a field element sits
+ * inside an instruction's text (left to the DOM).
+ */
+export function wordFieldWatcher(): XmlWatcher {
+  interface F {
+    instr: string;
+    separate: boolean;
+    computedType: boolean;
+  }
+  const stack: F[] = [];
+  const dangerous = (f: F) => DANGEROUS_FIELD.test(f.instr) || f.computedType;
+  let inInstr = 0;
+  let into: F | undefined;
+  return {
+    open(t) {
+      if (!FIELD_LOCALS.has(t.local) || !W_URIS.has(t.uri)) return false;
+      if (inInstr) return true;
+      const top = stack[stack.length - 1];
+      if (t.local === 'fldChar') {
+        const type = t.attr(NS.w, 'fldCharType');
+        if (type === 'begin') {
+          if (top && !top.separate && !top.instr.trim()) top.computedType = true;
+          stack.push({ instr: '', separate: false, computedType: false });
+        } else if (type === 'separate') {
+          if (top && !top.separate) top.separate = true;
+        } else if (type === 'end') {
+          const f = stack.pop();
+          if (f && dangerous(f)) return true;
+        }
+        return false;
+      }
+      if (t.local === 'fldSimple') return DANGEROUS_FIELD.test(t.attr(NS.w, 'instr') ?? '');
+      inInstr = 1;
+      into = top && !top.separate ? top : undefined;
+      return false;
+    },
+    close(t) {
+      if (inInstr && (t.local === 'instrText' || t.local === 'delInstrText') && W_URIS.has(t.uri)) inInstr = 0;
+    },
+    text(s) {
+      if (inInstr && into) into.instr += s;
+    },
+    end() {
+      return stack.some(dangerous);
+    },
+  };
+}
+
 /** A formula that calls another program (DDE: `app|topic!item`): a pipe outside string literals. */
 export function isDdeFormula(formula: string): boolean {
   return formula.replace(/"(?:[^"]|"")*"/g, '""').includes('|');
@@ -102,7 +171,7 @@ export function neutraliseDdeFormulas(root: XElement, all: XElement[] = elements
   const sharedIds = new Set<string>();
   const sharedCells: XElement[] = [];
   for (const el of all) {
-    if (!is(el, NS.x, ['f', 'definedName', 'formula', 'formula1', 'formula2'])) continue;
+    if (!is(el, NS.x, FORMULA_ELEMENTS)) continue;
     const text = textOf(el);
     if (el.localName === 'f' && attr(el, '', 't') === 'shared') sharedCells.push(el);
     if (!isDdeFormula(text)) continue;
@@ -115,6 +184,36 @@ export function neutraliseDdeFormulas(root: XElement, all: XElement[] = elements
   }
   for (const el of sharedCells) if (sharedIds.has(attr(el, '', 'si') ?? '') && el.parentNode) remove(el);
   return found;
+}
+
+/**
+ * The bytes of a UTF-8 part can hold a pipe in character data: a `|`, or a
+ * character reference (`&#124;`); with no DTD there are no other entities.
+ * Without, no formula can be a DDE formula and its watcher is not needed.
+ */
+export function mayHoldPipe(part: Buffer): boolean {
+  return part.includes(0x7c) || part.includes('&#');
+}
+
+/**
+ * neutraliseDdeFormulas's watcher for the streaming look (needsDom): true at
+ * any pipe in the text of a formula element (a DDE formula has one outside
+ * its string literals; a pipe inside a literal sends the part to the rule
+ * too, which then judges it).
+ */
+export function ddeFormulaWatcher(): XmlWatcher {
+  let inside = 0;
+  return {
+    open(t) {
+      if (FORMULA_LOCALS.has(t.local) && X_URIS.has(t.uri)) inside++;
+    },
+    close(t) {
+      if (inside && FORMULA_LOCALS.has(t.local) && X_URIS.has(t.uri)) inside--;
+    },
+    text(s) {
+      return inside > 0 && s.includes('|');
+    },
+  };
 }
 
 /** Auto_Open-style names (run a macro when the workbook opens). */

@@ -13,13 +13,19 @@ function assertText(buf: Buffer, what: string): void {
 
 const NUMBER = /^[+-]?(\d[\d,]*)?(\.\d+)?([eE][+-]?\d+)?%?$/;
 
+/** First characters a dangerous cell can start with: whitespace and quotes (skipped), =, @, +, -. Any other: not dangerous. */
+const MAY_START = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x22, 0x3d, 0x40, 0x2b, 0x2d]);
+
 function dangerousCell(cell: string): boolean {
+  if (!MAY_START.has(cell.charCodeAt(0))) return false;
   const v = cell.replace(/^[\s"]+/, '');
   if (!v) return false;
   if (/^[=@\t\r]/.test(cell) || /^[=@]/.test(v)) return true;
   if (/^[+-]/.test(v)) return !NUMBER.test(v.replace(/"$/, '').trim());
   return false;
 }
+
+const APOSTROPHE = Buffer.from("'", 'latin1');
 
 export function sanitizeCsv(buf: Buffer, budget: Budget): FamilyResult {
   assertText(buf, 'CSV');
@@ -55,14 +61,15 @@ export function sanitizeCsv(buf: Buffer, budget: Budget): FamilyResult {
     if (m[0].length === 0) break;
   }
   if (!removed.length) return { removed: [], type: 'text/csv' };
-  const parts: string[] = [];
+  // The input's own bytes (latin1 keeps offsets), an apostrophe in front of each formula, joined once.
+  const parts: Buffer[] = [];
   let last = 0;
   for (const at of inserts) {
-    parts.push(src.slice(last, at), "'");
+    parts.push(buf.subarray(last, at), APOSTROPHE);
     last = at;
   }
-  parts.push(src.slice(last));
-  return { removed, output: Buffer.from(parts.join(''), 'latin1'), type: 'text/csv' };
+  parts.push(buf.subarray(last));
+  return { removed, output: Buffer.concat(parts), type: 'text/csv' };
 }
 
 export function sanitizeText(buf: Buffer): FamilyResult {

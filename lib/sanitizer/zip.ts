@@ -90,7 +90,8 @@ export function readZip(buf: Buffer, budget: Budget, what = 'zip'): ZipEntry[] {
       data = Buffer.from(raw);
     } else {
       try {
-        data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(usize, 1) });
+        // One output chunk of the declared size: no joining of 16 KB pieces afterwards (a larger result fails maxOutputLength anyway).
+        data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(usize, 1), chunkSize: Math.max(usize, 64) });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ERR_BUFFER_TOO_LARGE') throw new Quarantine(`zip bomb: entry "${name}" inflates past its declared size of ${usize} bytes`);
