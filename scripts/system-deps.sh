@@ -5,7 +5,8 @@
 # openssl for STARTTLS in the mail tests (crossings X3, X4), run the
 # virtual browser end to end with TigerVNC + noVNC (crossing X1), and for the
 # updates feed sign PE files with osslsigncode and update a real freshclam from
-# the mirror, checking the result with sigtool. This installs them
+# the mirror, checking the result with sigtool, and run the α′ inspecting
+# proxy (Squid with ssl_bump, Debian's squid-openssl) end to end. This installs them
 # from the Debian repositories when they are missing and we may (root), and
 # otherwise says exactly what to install. Runs before `npm test`.
 set -euo pipefail
@@ -21,6 +22,8 @@ command -v xclip >/dev/null 2>&1 || missing+=(xclip)
 command -v osslsigncode >/dev/null 2>&1 || missing+=(osslsigncode)
 command -v freshclam >/dev/null 2>&1 || missing+=(clamav-freshclam)
 command -v sigtool >/dev/null 2>&1 || missing+=(clamav)
+# The α′ proxy: Squid built with OpenSSL (ssl_bump) and its certificate generator; Debian's plain squid (GnuTLS) has neither.
+[ -x /usr/lib/squid/security_file_certgen ] || missing+=(squid-openssl)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test tools: ${missing[*]}" >&2
