@@ -1,6 +1,7 @@
 import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, aws_ec2 as ec2, aws_s3 as s3 } from 'aws-cdk-lib';
 import { ThreeTierApp } from '../lib/app-builder';
@@ -8,7 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { SHIPPED_CONFIGS } from '../config';
 import { acknowledgementsMarkdown, collectAcknowledgements } from '../lib/review/acknowledgements';
-import { ControlTowerChecks, relevantControlTowerRules } from '../lib/compliance/control-tower';
+import { ControlTowerChecks, relevantControlTowerRules, templateResourceTypes } from '../lib/compliance/control-tower';
 import { synth, synthShipped } from './helpers/synth';
 
 type Report = {
@@ -117,15 +118,79 @@ describe('the Control Tower plugin wrapper', () => {
     assert.ok(rules.some((r) => r.endsWith('ct-s3-pr-1.guard')));
     assert.ok(!rules.some((r) => r.endsWith('ct-dynamodb-pr-1.guard')));
   });
-  test('finds exactly what the stock CfnGuardValidator finds on a broken assembly', () => {
-    const s = synth('pilot', { mutate: (b) => (b.logArchive.bucket.node.defaultChild as s3.CfnBucket).addPropertyDeletionOverride('BucketEncryption') });
-    const templatePaths = fs.readdirSync(s.outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(s.outdir, f));
+  // The evaluator (aws-cdk-lib's Guard engine) against the stock plugin and its
+  // cfn-guard binary, with the verdict cache off so both really evaluate.
+  const withoutCache = <T>(f: () => T): T => {
+    const before = process.env.THREE_TIER_GUARD_CACHE;
+    process.env.THREE_TIER_GUARD_CACHE = 'off';
+    try {
+      return f();
+    } finally {
+      if (before === undefined) delete process.env.THREE_TIER_GUARD_CACHE;
+      else process.env.THREE_TIER_GUARD_CACHE = before;
+    }
+  };
+  const key = (r: any): string[] => r.violations.flatMap((v: any) => v.violatingResources.map((x: any) => `${v.ruleName} ${path.basename(x.templatePath)} ${x.resourceLogicalId}`)).sort();
+  let broken: string[] = [];
+  const brokenAssembly = () => {
+    if (!broken.length) {
+      const s = synth('pilot', { mutate: (b) => (b.logArchive.bucket.node.defaultChild as s3.CfnBucket).addPropertyDeletionOverride('BucketEncryption') });
+      broken = fs.readdirSync(s.outdir).filter((f) => f.endsWith('.template.json')).map((f) => path.join(s.outdir, f));
+    }
+    return broken;
+  };
+  test('finds exactly what the stock CfnGuardValidator and its cfn-guard binary find on a broken assembly', () => {
+    const templatePaths = brokenAssembly();
     const ctx = { templatePaths } as any;
-    const key = (r: any) => r.violations.flatMap((v: any) => v.violatingResources.map((x: any) => `${v.ruleName} ${path.basename(x.templatePath)} ${x.resourceLogicalId}`)).sort();
-    const ours = new ControlTowerChecks().validate(ctx);
-    const stock = new CfnGuardValidator().validate(ctx);
+    const ours = withoutCache(() => new ControlTowerChecks().validate(ctx));
+    // The stock plugin, template by template, over the rule files for the
+    // resource types in it (the next test shows that leaving out the others
+    // changes nothing).
+    const stock = {
+      violations: templatePaths.flatMap((t) => new CfnGuardValidator({ controlTowerRulesEnabled: false, rules: relevantControlTowerRules(templateResourceTypes([t])) }).validate({ templatePaths: [t] } as any).violations),
+    };
     assert.equal(ours.success, false);
     assert.deepEqual(key(ours), key(stock));
     assert.ok(key(ours).length > 5);
+    assert.ok(key(ours).some((k) => k.startsWith('s3_bucket_default_encryption_kms_check Pilot-SecurityCloud-LogArchive')), key(ours).join('\n'));
+  });
+  test('finds exactly what the stock plugin finds with all of its rule files, on the broken log archive template', () => {
+    const ctx = { templatePaths: brokenAssembly().filter((t) => t.endsWith('Pilot-SecurityCloud-LogArchive.template.json')) } as any;
+    assert.equal(ctx.templatePaths.length, 1);
+    const ours = withoutCache(() => new ControlTowerChecks().validate(ctx));
+    const stock = new CfnGuardValidator().validate(ctx);
+    assert.deepEqual(key(ours), key(stock));
+    assert.ok(key(ours).length >= 2, key(ours).join('\n'));
+  });
+  test('a cached verdict is the evaluated one, and the cache key follows the template bytes', () => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'guard-cache-'));
+    const before = process.env.THREE_TIER_GUARD_CACHE;
+    process.env.THREE_TIER_GUARD_CACHE = cacheDir;
+    try {
+      const ctx = { templatePaths: brokenAssembly() } as any;
+      const first = new ControlTowerChecks().validate(ctx);
+      const files = fs.readdirSync(cacheDir, { recursive: true }).filter((f) => String(f).endsWith('.json'));
+      assert.equal(files.length, brokenAssembly().length, 'one verdict per template');
+      const second = new ControlTowerChecks().validate(ctx);
+      assert.deepEqual(key(second), key(first));
+      // A changed template is a different key: the fixed bucket is evaluated afresh.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'guard-cache-tpl-'));
+      const copies = brokenAssembly().map((t) => {
+        const c = path.join(dir, path.basename(t));
+        fs.copyFileSync(t, c);
+        return c;
+      });
+      const la = copies.find((t) => t.endsWith('LogArchive.template.json'))!;
+      const doc = JSON.parse(fs.readFileSync(la, 'utf8'));
+      const id = Object.keys(doc.Resources).find((k) => k.startsWith('Archive') && doc.Resources[k].Type === 'AWS::S3::Bucket' && !/AccessLogs/.test(k))!;
+      doc.Resources[id].Properties.BucketEncryption = { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms' } }] };
+      fs.writeFileSync(la, JSON.stringify(doc, null, 1));
+      const third = new ControlTowerChecks().validate({ templatePaths: copies } as any);
+      assert.ok(key(first).some((k) => k.startsWith(`s3_bucket_default_encryption_kms_check Pilot-SecurityCloud-LogArchive.template.json ${id}`)));
+      assert.ok(!key(third).some((k) => k.startsWith(`s3_bucket_default_encryption_kms_check Pilot-SecurityCloud-LogArchive.template.json ${id}`)));
+    } finally {
+      if (before === undefined) delete process.env.THREE_TIER_GUARD_CACHE;
+      else process.env.THREE_TIER_GUARD_CACHE = before;
+    }
   });
 });
