@@ -9,6 +9,7 @@ import { ThreeTierIsolationChecks } from '../lib/isolation/pack';
 import { ISOLATION_RULES } from '../lib/isolation/rules';
 import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, routeTableOf, securityCloudStack, subnetIds, summary, vpcId, zoneStack, zoneTags } from './helpers/assembly';
 import { synth, synthShipped, tmpDir } from './helpers/synth';
+import { checkIsolationCli } from '../lib/isolation/cli';
 import { UPDATES_MUTATIONS } from './helpers/updates-mutations';
 import { CHANNEL_MUTATIONS } from './helpers/channel-mutations';
 
@@ -666,19 +667,28 @@ describe('npm run check-isolation', () => {
     const missing = run('/nonexistent/cdk.out');
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /no such directory; pass the cdk.out directory/);
-    const empty = tmpDir('empty');
-    assert.match(run(empty).stderr, /not a cloud assembly \(manifest\.json is missing\)/);
+    // The other cases through the same function the command runs, in this process.
+    const inProcess = (...args: string[]) => {
+      const io = { stdout: '', stderr: '' };
+      const status = checkIsolationCli(args, { out: (x) => (io.stdout += x), err: (x) => (io.stderr += x) });
+      return { status, ...io };
+    };
+    const empty = inProcess(tmpDir('empty'));
+    assert.equal(empty.status, 2);
+    assert.match(empty.stderr, /not a cloud assembly \(manifest\.json is missing\)/);
     const broken = freshAssembly('pilot');
     fs.writeFileSync(path.join(broken, 'Pilot-131016-Lgwan.template.json'), '{ not json');
-    const b = run(broken);
+    const b = inProcess(broken);
     assert.equal(b.status, 2);
     assert.match(b.stderr, /unreadable template for stack Pilot-131016-Lgwan/);
     const noIntent = freshAssembly('pilot');
     fs.rmSync(path.join(noIntent, INTENT_FILE));
-    const n = run(noIntent);
+    const n = inProcess(noIntent);
     assert.equal(n.status, 2);
     assert.match(n.stderr, /isolation-intent\.json is missing/);
-    assert.equal(run().status, 2);
+    const none = inProcess();
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no input given/);
   });
   test('a reviewer who edits the intent (removing X6) sees the endpoints as forbidden', () => {
     const d = freshAssembly('pilot');
