@@ -34,8 +34,8 @@ export interface ThreeTierApp {
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', 'cdk.json'), 'utf8')).context ?? {};
 
 /** A new App with the project's feature flags; `context` may add `config` and others. */
-export function createApp(context: Record<string, unknown> = {}, outdir?: string, opts: { builtinValidation?: boolean } = {}): App {
-  return new App({ context: { ...CDK_JSON_CONTEXT, ...context }, outdir, builtinCloudFormationValidation: opts.builtinValidation });
+export function createApp(context: Record<string, unknown> = {}, outdir?: string, opts: { builtinValidation?: boolean; treeMetadata?: boolean } = {}): App {
+  return new App({ context: { ...CDK_JSON_CONTEXT, ...context }, outdir, builtinCloudFormationValidation: opts.builtinValidation, treeMetadata: opts.treeMetadata });
 }
 
 function env(account: string | undefined, region: string): { account?: string; region: string } {

@@ -188,6 +188,11 @@ function evaluate(engine: Engine, templatePath: string, bytes: Buffer): Finding[
  * acknowledgements read `cdk-validator-cfnguard::<rule>`.
  */
 export class ControlTowerChecks implements IPolicyValidationPlugin {
+  /**
+   * `all` evaluates every rule file on every template: slower, the same
+   * findings (a test holds the two side by side).
+   */
+  constructor(private readonly opts: { ruleSelection?: 'relevant' | 'all' } = {}) {}
   readonly name = 'cdk-validator-cfnguard';
   readonly version: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
   readonly ruleIds = index().map((r) => path.basename(r.file, '.guard').replace('ct-', '').replace(/-/g, ''));
@@ -201,13 +206,14 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
       return { file, bytes, types };
     });
     const union = new Set(templates.flatMap((t) => [...t.types]));
-    const rules = relevant(union);
+    const all = this.opts.ruleSelection === 'all';
+    const rules = all ? index() : relevant(union);
     const dir = cacheDir();
     const engineVersion = cfnValidate().version();
     let engine: Engine | undefined;
     const violations: PolicyViolation[] = [];
     for (const t of templates) {
-      const mine = rules.filter((r) => r.types.size === 0 || [...r.types].some((x) => t.types.has(x)));
+      const mine = all ? rules : rules.filter((r) => r.types.size === 0 || [...r.types].some((x) => t.types.has(x)));
       if (mine.length === 0) continue;
       const key = createHash('sha256')
         .update(`${CACHE_FORMAT}\0${engineVersion}\0${mine.map((r) => r.hash).sort().join(',')}\0`)

@@ -31,11 +31,11 @@ export function tmpDir(prefix: string): string {
  */
 export function synth(
   config: string | ThreeTierConfigInput,
-  opts: { rulebooks?: boolean; builtinValidation?: boolean; mutate?: (built: ThreeTierApp) => void } = {},
+  opts: { rulebooks?: boolean; builtinValidation?: boolean; treeMetadata?: boolean; mutate?: (built: ThreeTierApp) => void } = {},
 ): Synthesized {
   const cfg = typeof config === 'string' ? loadConfig(config) : validateConfig(config);
   const outdir = tmpDir(cfg.name);
-  const app = createApp({}, outdir, { builtinValidation: opts.builtinValidation });
+  const app = createApp({}, outdir, { builtinValidation: opts.builtinValidation, treeMetadata: opts.treeMetadata });
   const built = buildThreeTier(app, cfg);
   opts.mutate?.(built);
   const assembly = synthThreeTier(app, built, { rulebooks: opts.rulebooks ?? false });
