@@ -1,4 +1,5 @@
 import { lab } from './lab';
+import { alphaPrime, beta, betaPrime } from './models-shipped';
 import { syntheticConfig } from './layout';
 import { ConfigError, validateConfig } from './load';
 import { pilot } from './pilot';
@@ -9,7 +10,7 @@ export { ConfigError, validateConfig } from './load';
 export * from './schema';
 
 /** The configs shipped in this folder, by the name given to `-c config=`. */
-export const SHIPPED_CONFIGS: Record<string, ThreeTierConfigInput> = { pilot, lab, prefecture };
+export const SHIPPED_CONFIGS: Record<string, ThreeTierConfigInput> = { pilot, lab, prefecture, 'alpha-prime': alphaPrime, beta, 'beta-prime': betaPrime };
 export const DEFAULT_CONFIG = 'pilot';
 
 /**

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import { configSchema, ThreeTierConfig, ThreeTierConfigInput } from './schema';
 
-/** Raised for invalid configs; carries one line per problem. */
-export class ConfigError extends Error {
-  constructor(
-    readonly configName: string,
-    readonly problems: string[],
-  ) {
-    super(`Invalid config "${configName}":\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './errors';
+import { ConfigError } from './errors';
 
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

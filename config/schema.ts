@@ -5,6 +5,7 @@ import { screenSignInSchema } from './screen-sign-in';
 import { subnetPlan } from './subnet-plan';
 import { pickupProblems, pickupSchema, secretRef } from './pickup-schema';
 import { channelHosts, updatesSchema } from './updates';
+import { modelProblems, modelSchema, modelSections } from './models';
 
 /**
  * The one schema every config passes through. Shape first (zod), then the
@@ -199,6 +200,8 @@ export const municipalitySchema = z.strictObject({
   pickup: pickupSchema.optional(),
   /** Extra names each isolated zone may resolve (its DNS Firewall allowlist), e.g. the LGWAN names the lgwan zone needs. */
   dnsAllow,
+  /** The network model (α, α′, β, β′) and its section (config/models.ts). */
+  ...modelSections,
   /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
@@ -207,7 +210,8 @@ const baseSchema = z.strictObject({
     name: z
       .string({ error: 'must be the config name, e.g. "pilot"' })
       .regex(/^[a-z][a-z0-9-]{1,19}$/, { error: 'must be 2-20 characters of a-z, 0-9 and "-", starting with a letter (it becomes part of stack and bucket names)' }),
-    model: z.enum(['alpha'], { error: 'only model α ("alpha") is implemented; β, β′ and α′ come as changes to the isolation intent' }).default('alpha'),
+    /** The network model of every municipality that does not name its own (config/models.ts). */
+    model: modelSchema.default('alpha'),
     account: account.optional(),
     region,
     availabilityZones: z.array(z.string(), { error: 'must be a list of availability zone names, e.g. ["ap-northeast-1a", "ap-northeast-1c"]' }),
@@ -487,6 +491,7 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
         else domains.set(`mail:${d}`, `municipalities[${i}] (${m.code})`);
       });
     }
+    for (const p of modelProblems(cfg.model, m)) issue(ctx, [...base, ...p.path], p.message);
     if (m.pickup) for (const p of pickupProblems(m.pickup, m.cidrs.lgwan, m.terminals.lgwan?.officeCidrs ?? [])) issue(ctx, [...base, 'pickup', ...p.path], p.message);
     m.lgwanMailDomains.forEach((d, j) => {
       const owner = domains.get(d);

@@ -115,7 +115,16 @@ const INVALID: [string, (c: any) => void, RegExp][] = [
   ['retention of zero days', (c) => (c.logArchive.retentionDays = 0), /^logArchive\.retentionDays: must be at least 1 day/],
   ['retention fractional', (c) => (c.logArchive.retentionDays = 1.5), /^logArchive\.retentionDays: must be a whole number of days/],
   ['unknown lock mode', (c) => (c.logArchive.objectLockMode = 'NONE'), /^logArchive\.objectLockMode: must be "COMPLIANCE" .* or "GOVERNANCE"/],
-  ['model not implemented', (c) => (c.model = 'beta'), /^model: only model α \("alpha"\) is implemented/],
+  ['unknown model', (c) => (c.model = 'gamma'), /^model: must be "alpha" \(α, the default/],
+  ['unknown municipality model', (c) => (c.municipalities[0].model = 'beta2'), /^municipalities\[0\]\.model: must be "alpha" \(α, the default/],
+  ['β without its section', (c) => (c.model = 'beta'), /^municipalities\[0\]\.beta: is required for model "beta": give \{ screenSystems, edr \}/],
+  ['β′ without the moved systems', (c) => { c.municipalities[0].model = 'beta-prime'; c.municipalities[0].beta = { screenSystems: [{ name: 'records', address: '10.1.16.40', port: 3389 }], edr: { product: 'EDR', agent: 'agent 1' } }; }, /^municipalities\[0\]\.betaPrime: is required for model "beta-prime": give \{ movedSystems \}/],
+  ['α′ section under α', (c) => (c.municipalities[0].alphaPrime = { allowedDomains: ['docs.example-saas.jp'], caSecretId: 'x/ca' }), /^municipalities\[0\]\.alphaPrime: is only for model "alpha-prime", but this municipality's model is "alpha"; remove it or set model: "alpha-prime"/],
+  ['α′ without the CA', (c) => { c.municipalities[0].model = 'alpha-prime'; c.municipalities[0].alphaPrime = { allowedDomains: ['docs.example-saas.jp'] }; }, /^municipalities\[0\]\.alphaPrime\.caSecretId: is missing; add it \(it must be the name or ARN of a Secrets Manager secret/],
+  ['α′ "*" in the allowlist', (c) => { c.municipalities[0].model = 'alpha-prime'; c.municipalities[0].alphaPrime = { allowedDomains: ['*.example-saas.jp'], caSecretId: 'x/ca' }; }, /^municipalities\[0\]\.alphaPrime\.allowedDomains\[0\]: "\*\.example-saas\.jp" uses "\*"; write "\.example-saas\.jp"/],
+  ['α′ Microsoft sign-in without the tenant', (c) => { c.municipalities[0].model = 'alpha-prime'; c.municipalities[0].alphaPrime = { allowedDomains: ['login.microsoftonline.com'], caSecretId: 'x/ca' }; }, /^municipalities\[0\]\.alphaPrime\.tenantRestrictions\.microsoft: is required: allowedDomains lets terminals reach login\.microsoftonline\.com/],
+  ['β screen system outside lgwan', (c) => { c.municipalities[0].model = 'beta'; c.municipalities[0].beta = { screenSystems: [{ name: 'records', address: '10.1.32.40', port: 3389 }], edr: { product: 'EDR', agent: 'agent 1' } }; }, /^municipalities\[0\]\.beta\.screenSystems\[0\]\.address: "10\.1\.32\.40" is not inside the lgwan zone "10\.1\.16\.0\/20"/],
+  ['β without EDR', (c) => { c.municipalities[0].model = 'beta'; c.municipalities[0].beta = { screenSystems: [{ name: 'records', address: '10.1.16.40', port: 3389 }] }; }, /^municipalities\[0\]\.beta\.edr: is missing; add it \(it must be \{ product, agent \}: under β the internet-tier terminals must run EDR/],
   ['typo in a field name', (c) => (c.municipalities[0].lgwanMailDomain = ['x.lg.jp']), /^municipalities\[0\]: has unknown field\(s\) "lgwanMailDomain"; remove them or check the spelling/],
   ['missing name', (c) => delete c.name, /^name: is missing; add it/],
   ['empty municipality list', (c) => (c.municipalities = []), /^municipalities: must list at least one municipality/],
@@ -166,7 +175,7 @@ describe('invalid configs name the field and the fix', () => {
     assert.ok(INVALID.length >= 15);
   });
   test('an unknown config name lists the ones that exist', () => {
-    assert.throws(() => loadConfig('nope'), /there is no config named "nope"; use one of pilot, lab, prefecture, synthetic-<N>/);
+    assert.throws(() => loadConfig('nope'), /there is no config named "nope"; use one of pilot, lab, prefecture, alpha-prime, beta, beta-prime, synthetic-<N>/);
   });
   test('every problem is reported at once, not only the first', () => {
     const problems = problemsOf(

@@ -50,7 +50,7 @@ export function checkAssembly(input: string | string[], options: CheckOptions = 
   const model = new CloudModel(files.stacks, { region: options.region, account: options.account });
   checkZoneTags(files, model);
   const zones = new ZoneIndex(model);
-  const raw = runRules({ model, zones });
+  const raw = runRules({ model, zones, intent });
   const ackFor = (f: RuleFinding) => files.acknowledgements.find((a) => a.id === f.rule && a.stack === f.stack && a.logicalId === f.logicalId);
   const findings = raw.filter((f) => !ackFor(f));
   const acknowledged = raw.filter((f) => ackFor(f)).map((f) => ({ ...f, reason: ackFor(f)!.reason }));

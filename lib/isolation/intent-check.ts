@@ -33,6 +33,7 @@ const crossing = z.looseObject({
   destinations: z.array(cidr).optional(),
   ports: z.array(port),
   services: z.array(z.string().min(1)).optional(),
+  fqdns: z.array(z.string().regex(/^\.?[a-z0-9-]+(\.[a-z0-9-]+)+$/, { error: 'a host name ("name" or ".domain"), lower case' })).min(1, { error: 'lists no name; a name-restricted crossing names at least one host' }).optional(),
   description: z.string(),
   enforcedBy: z.array(enforcing, { error: 'required: the resources that enforce the crossing, each {stack, constructPath, role} (an empty list if none)' }),
 });

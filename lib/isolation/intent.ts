@@ -17,8 +17,13 @@ import { zoneDnsNames } from './dns-names';
 export const INTENT_FILE = 'isolation-intent.json';
 export const INTENT_SCHEMA = 'three-tier-isolation-intent/1';
 
-/** X1-X7 of DESIGN section 3; TL: a tier's own terminal landing (office segment ↔ its zone). */
-export type CrossingId = 'X1' | 'X2' | 'X3' | 'X4' | 'X5' | 'X6' | 'X7' | 'TL';
+/**
+ * X1-X7 of DESIGN section 3; TL: a tier's own terminal landing (office segment ↔ its zone).
+ * The models add theirs (lib/isolation/models.ts): A1 (α′, lgwan → named cloud services
+ * through the inspecting proxy), B1 (β/β′, internet → the named LGWAN systems' screen-transfer
+ * port), B2 (β′, the moved business systems in internet).
+ */
+export type CrossingId = 'X1' | 'X2' | 'X3' | 'X4' | 'X5' | 'X6' | 'X7' | 'TL' | 'A1' | 'B1' | 'B2';
 /** Where a crossing leads: another zone, AWS APIs (with service names) or the internet. */
 /** Where a crossing leads: a zone (incl. `public-internet`, the real internet), AWS APIs, or the tier's office segment. */
 export type Destination = ZoneName | 'aws-apis' | 'office';
@@ -43,8 +48,26 @@ export interface Crossing {
   readonly ports: number[];
   /** For `aws-apis`: the endpoint services that may be reached. */
   readonly services?: string[];
+  /**
+   * For a crossing to `public-internet` restricted by name (α′): the only host names it may
+   * reach, in Squid's notation ("name" exactly, ".domain" for the domain and every name under
+   * it). The checks compare them with the proxy's allowlist and the firewall's domain rules.
+   */
+  readonly fqdns?: string[];
   readonly description: string;
   readonly enforcedBy: EnforcingResource[];
+}
+
+/**
+ * One municipality's network model as the reviewer sees it: which model, the crossings it
+ * adds (by id), and the conditions the guideline attaches that CDK cannot enforce (EDR,
+ * identity provider settings, ...), which the review pack states.
+ */
+export interface IntentModel {
+  readonly municipality: string;
+  readonly model: string;
+  readonly crossings: CrossingId[];
+  readonly conditions: string[];
 }
 
 export interface IntentZone {
@@ -120,6 +143,8 @@ export interface IsolationIntent {
   readonly ingress?: ServiceIngress[];
   /** AWS-managed doors the deployment accepts (none in model α). Absent: none. */
   readonly doors?: Door[];
+  /** Each municipality's network model and the guideline's conditions (absent in intents written before models). */
+  readonly models?: IntentModel[];
   /** The rules that follow from the crossing table, in words, for reviewers. */
   readonly rules: string[];
 }

@@ -1,9 +1,13 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { NagMessageLevel, NagPack, NagPackProps, NagRuleCompliance } from 'cdk-nag';
 import { CloudModel, readAssembly } from './model';
 import { ISOLATION_RULES, RuleContext } from './rules';
 import { ZoneIndex } from './zones';
+import { INTENT_FILE } from './intent';
+import { readIntentFile } from './intent-check';
 
 /**
  * The ThreeTier isolation pack (cdk-nag 3). Every rule is ERROR level and is
@@ -29,7 +33,10 @@ export class ThreeTierIsolationChecks extends NagPack {
         throw new Error(`the ThreeTier pack reads the synthesized templates; run it after app.synth() (${(e as Error).message})`);
       }
       const model = new CloudModel(files.stacks);
-      this.context = { outdir, ctx: { model, zones: new ZoneIndex(model) } };
+      // The intent is written into the assembly before synthesis (app-builder); an app without one is checked as model α.
+      const intentFile = path.join(outdir, INTENT_FILE);
+      const intent = fs.existsSync(intentFile) ? readIntentFile(intentFile) : undefined;
+      this.context = { outdir, ctx: { model, zones: new ZoneIndex(model), intent } };
     }
     return this.context.ctx;
   }

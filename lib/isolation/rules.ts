@@ -1,3 +1,4 @@
+import type { IsolationIntent } from './intent';
 import { CROSSING_TAG, MUNICIPALITY_TAG, ROLE_TAG } from '../core/tags';
 import { CloudModel, Json, ResourceRef, asList, keyOf, tagsOf } from './model';
 import { ZoneIndex } from './zones';
@@ -18,6 +19,13 @@ import { dnsFirewallFailClosed, noManagedDoors } from './channel-rules';
 export interface RuleContext {
   readonly model: CloudModel;
   readonly zones: ZoneIndex;
+  /**
+   * The isolation intent, when the rules run on an assembly that has one (synth writes it
+   * before validation; check-isolation reads it). Rules that depend on the model (which
+   * crossings exist) read it here as data; without it they assume model α: no crossings
+   * beyond α's.
+   */
+  readonly intent?: IsolationIntent;
 }
 
 export interface IsolationRule {

@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { parseCidr } from '../../config/cidr';
-import { ConfigError } from '../../config/load';
+import { ConfigError } from '../../config/errors';
 
 /**
  * The inspecting forward proxy of model α′ (issue #18): LGWAN-tier terminals
@@ -92,7 +92,7 @@ export function allowEntryProblem(entry: string): string | undefined {
   return undefined;
 }
 
-const allowEntry = z.string({ error: 'must be a host name string, e.g. "login.microsoftonline.com" or ".example-saas.jp"' }).superRefine((e, ctx) => {
+export const allowEntry = z.string({ error: 'must be a host name string, e.g. "login.microsoftonline.com" or ".example-saas.jp"' }).superRefine((e, ctx) => {
   const p = allowEntryProblem(e);
   if (p) ctx.addIssue({ code: 'custom', message: p });
 });
@@ -133,6 +133,36 @@ export const DEFAULT_REFUSED_NETS: readonly string[] = [
   '::1/128', 'fc00::/7', 'fe80::/10', 'ff00::/8',
 ];
 
+/** The headers that restrict sign-in to the municipality's own tenant (shared with the α′ section of the config). */
+export const tenantRestrictionsSchema = z
+  .strictObject(
+    {
+      microsoft: z
+        .strictObject(
+          {
+            /** The municipality's Entra ID tenant ID (Entra admin center → Overview). */
+            tenantId: guid('the Entra ID tenant ID (Entra admin center → Overview → Tenant ID)'),
+            /** The tenant restrictions v2 policy ID (Cross-tenant access settings → Default settings → Tenant restrictions → Policy ID). */
+            policyId: guid('the tenant restrictions v2 policy ID (Entra admin center → External Identities → Cross-tenant access settings → Default settings → Tenant restrictions)'),
+            /** Also block Microsoft consumer accounts ("restrict-msa" on login.live.com) when login.live.com is allowed. */
+            restrictConsumerAccounts: z.boolean({ error: 'must be true or false' }).default(true),
+          },
+          { error: 'must be { tenantId, policyId } (GUIDs from the Entra admin center)' },
+        )
+        .optional(),
+      google: z
+        .strictObject(
+          {
+            /** The municipality's Google Workspace domains (primary and secondary); only accounts of these domains may sign in. */
+            allowedDomains: z.array(googleDomain, { error: 'must list the Google Workspace domains, e.g. ["city.example.lg.jp"]' }).min(1, { error: 'must list at least one Google Workspace domain, e.g. ["city.example.lg.jp"]' }),
+          },
+          { error: 'must be { allowedDomains: [...] } with the Google Workspace domains' },
+        )
+        .optional(),
+    },
+    { error: 'must be { microsoft?, google? }' },
+  );
+
 export const proxyConfigSchema = z
   .strictObject({
     /** Where Squid listens, e.g. { address: "0.0.0.0", port: 3128 } on the proxy host in the lgwan zone. */
@@ -151,35 +181,7 @@ export const proxyConfigSchema = z
      */
     allowedDomains: z.array(allowEntry, { error: 'must be a list of host names, e.g. ["login.microsoftonline.com", ".example-saas.jp"]' }).min(1, { error: 'must list at least one host name; the proxy allows only what is listed' }),
     /** The headers that restrict sign-in to the municipality's own tenant. */
-    tenantRestrictions: z
-      .strictObject(
-        {
-          microsoft: z
-            .strictObject(
-              {
-                /** The municipality's Entra ID tenant ID (Entra admin center → Overview). */
-                tenantId: guid('the Entra ID tenant ID (Entra admin center → Overview → Tenant ID)'),
-                /** The tenant restrictions v2 policy ID (Cross-tenant access settings → Default settings → Tenant restrictions → Policy ID). */
-                policyId: guid('the tenant restrictions v2 policy ID (Entra admin center → External Identities → Cross-tenant access settings → Default settings → Tenant restrictions)'),
-                /** Also block Microsoft consumer accounts ("restrict-msa" on login.live.com) when login.live.com is allowed. */
-                restrictConsumerAccounts: z.boolean({ error: 'must be true or false' }).default(true),
-              },
-              { error: 'must be { tenantId, policyId } (GUIDs from the Entra admin center)' },
-            )
-            .optional(),
-          google: z
-            .strictObject(
-              {
-                /** The municipality's Google Workspace domains (primary and secondary); only accounts of these domains may sign in. */
-                allowedDomains: z.array(googleDomain, { error: 'must list the Google Workspace domains, e.g. ["city.example.lg.jp"]' }).min(1, { error: 'must list at least one Google Workspace domain, e.g. ["city.example.lg.jp"]' }),
-              },
-              { error: 'must be { allowedDomains: [...] } with the Google Workspace domains' },
-            )
-            .optional(),
-        },
-        { error: 'must be { microsoft?, google? }' },
-      )
-      .default({}),
+    tenantRestrictions: tenantRestrictionsSchema.default({}),
     /** Ports a CONNECT (HTTPS) may go to. Only 443 in production; tests add the local origin's port. */
     tlsPorts: z.array(port).min(1, { error: 'must list at least one port, normally [443]' }).default([443]),
     /** Ports plain http:// requests may go to; [] refuses plain HTTP. */
@@ -225,27 +227,39 @@ export const proxyConfigSchema = z
       const j = c.allowedDomains.findIndex((o, k) => k !== i && valid.includes(o) && subsumes(o, e) && (!subsumes(e, o) || k < i));
       if (j >= 0) at(['allowedDomains', i], `"${e}" is already covered by "${c.allowedDomains[j]}" (allowedDomains[${j}]); remove one`);
     });
-    const allowed = (host: string) => valid.some((e) => covers(e, host));
-    const anyUnder = (domain: string) => valid.some((e) => covers(domain, e.replace(/^\./, '')) || covers(e, domain.replace(/^\./, '')));
-    const msAllowed = [...MICROSOFT_TENANT_HOSTS, MICROSOFT_CONSUMER_HOST].filter(allowed);
-    const tr = c.tenantRestrictions;
-    if (msAllowed.length && !tr.microsoft) {
-      at(['tenantRestrictions', 'microsoft'], `is required: allowedDomains lets terminals reach ${msAllowed.join(', ')} (Microsoft sign-in), and without tenant restrictions staff could sign in to any Microsoft tenant or personal account; set { tenantId, policyId } of the municipality's tenant restrictions v2 policy`);
-    }
-    if (tr.microsoft && !MICROSOFT_TENANT_HOSTS.some(allowed)) {
-      at(['allowedDomains'], `must include the Microsoft sign-in host(s) the tenant restriction is for (${MICROSOFT_TENANT_HOSTS.join(', ')}); tenantRestrictions.microsoft is set but none of them is allowed`);
-    }
-    if (anyUnder('.google.com') && !tr.google) {
-      at(['tenantRestrictions', 'google'], 'is required: allowedDomains lets terminals reach google.com hosts, and without X-GoogApps-Allowed-Domains staff could sign in with any Google account; set { allowedDomains: [the municipality\'s Google Workspace domains] }');
-    }
-    if (tr.google && !allowed(GOOGLE_SIGN_IN_HOST)) {
-      at(['allowedDomains'], `must include "${GOOGLE_SIGN_IN_HOST}" (or ".google.com"): tenantRestrictions.google is set but Google sign-in is not allowed`);
-    }
+    for (const p of tenantRestrictionProblems(valid, c.tenantRestrictions)) at(p.path, p.message);
     c.clients.forEach((n, i) => {
       if (/^(0\.0\.0\.0|::)\/0$/.test(n)) at(['clients', i], `"${n}" is every address; list the LGWAN terminal segments that may use the proxy`);
     });
     if (new Set(c.tlsPorts).size !== c.tlsPorts.length) at(['tlsPorts'], 'lists a port twice; list each once');
   });
+
+
+/**
+ * Cross-field checks between the allowlist and the tenant restrictions: an allowed sign-in
+ * host needs its tenant header, and a tenant header needs its sign-in host. `valid` holds
+ * only the allowlist entries that are valid on their own.
+ */
+export function tenantRestrictionProblems(valid: readonly string[], tr: z.output<typeof tenantRestrictionsSchema>): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const at = (path: (string | number)[], message: string) => out.push({ path, message });
+  const allowed = (host: string) => valid.some((e) => covers(e, host));
+  const anyUnder = (domain: string) => valid.some((e) => covers(domain, e.replace(/^\./, '')) || covers(e, domain.replace(/^\./, '')));
+  const msAllowed = [...MICROSOFT_TENANT_HOSTS, MICROSOFT_CONSUMER_HOST].filter(allowed);
+  if (msAllowed.length && !tr.microsoft) {
+    at(['tenantRestrictions', 'microsoft'], `is required: allowedDomains lets terminals reach ${msAllowed.join(', ')} (Microsoft sign-in), and without tenant restrictions staff could sign in to any Microsoft tenant or personal account; set { tenantId, policyId } of the municipality's tenant restrictions v2 policy`);
+  }
+  if (tr.microsoft && !MICROSOFT_TENANT_HOSTS.some(allowed)) {
+    at(['allowedDomains'], `must include the Microsoft sign-in host(s) the tenant restriction is for (${MICROSOFT_TENANT_HOSTS.join(', ')}); tenantRestrictions.microsoft is set but none of them is allowed`);
+  }
+  if (anyUnder('.google.com') && !tr.google) {
+    at(['tenantRestrictions', 'google'], 'is required: allowedDomains lets terminals reach google.com hosts, and without X-GoogApps-Allowed-Domains staff could sign in with any Google account; set { allowedDomains: [the municipality\'s Google Workspace domains] }');
+  }
+  if (tr.google && !allowed(GOOGLE_SIGN_IN_HOST)) {
+    at(['allowedDomains'], `must include "${GOOGLE_SIGN_IN_HOST}" (or ".google.com"): tenantRestrictions.google is set but Google sign-in is not allowed`);
+  }
+  return out;
+}
 
 export type ProxyConfigInput = z.input<typeof proxyConfigSchema>;
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;
