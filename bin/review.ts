@@ -5,9 +5,13 @@ import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
 import { writeReviewPack } from '../lib/review/review-pack';
 import { readIntent } from '../lib/isolation/intent';
 import { tmpdir } from 'os';
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { checkAssembly } from '../lib/isolation/check';
+import { CloudModel, readAssembly } from '../lib/isolation/model';
+import { computeBlastRadius } from '../lib/isolation/blast-radius';
+import { comparisonPage, ModelColumn } from '../lib/review/models-section';
 
-const USAGE = 'usage: npm run review -- [-c config=NAME | --assembly CDK_OUT_DIR] [--out DIR]';
+const USAGE = 'usage: npm run review -- [-c config=NAME | --assembly CDK_OUT_DIR | --compare CONFIG_OR_DIR,CONFIG_OR_DIR,...] [--out DIR]';
 
 /** The region of an assembly's stacks (their environment `aws://<account>/<region>`). */
 function assemblyRegion(dir: string): string | undefined {
@@ -31,6 +35,7 @@ function main(argv: string[]): number {
   let out: string | undefined;
   let assemblyArg: string | undefined;
   let configGiven = false;
+  let compare: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-c' || a === '--context') {
@@ -39,6 +44,7 @@ function main(argv: string[]): number {
     } else if (a.startsWith('config=')) (name = a.slice('config='.length)), (configGiven = true);
     else if (a === '--out') out = argv[++i];
     else if (a === '--assembly') assemblyArg = argv[++i];
+    else if (a === '--compare') compare = argv[++i] ?? '';
     else if (a === '-h' || a === '--help') {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -46,6 +52,13 @@ function main(argv: string[]): number {
       process.stderr.write(`unknown argument ${a}; ${USAGE}\n`);
       return 2;
     }
+  }
+  if (compare !== undefined) {
+    if (configGiven || assemblyArg !== undefined) {
+      process.stderr.write(`--compare takes its own list of configs or assemblies; do not combine it with -c or --assembly; ${USAGE}\n`);
+      return 2;
+    }
+    return compareModels(compare, out ?? path.join('review', 'models'));
   }
   if (assemblyArg !== undefined) {
     if (configGiven) {
@@ -77,6 +90,49 @@ function report(assembly: string, dir: string | undefined, region: string | unde
   const pack = writeReviewPack(assembly, dir ?? path.join('review', name), { region });
   process.stdout.write(`review pack for "${name}" (verdict: ${pack.report.verdict}; fixed cost: security cloud $${pack.cost.securityCloud}/month, ${Object.keys(pack.cost.municipalities).length} municipalities at $${pack.cost.averageMunicipality}/month each):\n${pack.files.map((f) => `  ${f}`).join('\n')}\n`);
   return pack.report.verdict === 'match' ? 0 : 1;
+}
+
+/**
+ * `--compare pilot,alpha-prime,beta,beta-prime`: synthesizes each config (or reads each
+ * cdk.out given as a directory), checks it, and writes one page with a column per
+ * municipality: its model, crossings, blast radius and conditions side by side.
+ */
+function compareModels(list: string, dir: string): number {
+  const items = list.split(',').map((x) => x.trim()).filter(Boolean);
+  if (items.length === 0) {
+    process.stderr.write(`--compare needs a comma-separated list of config names or cdk.out directories, e.g. --compare pilot,alpha-prime,beta,beta-prime; ${USAGE}\n`);
+    return 2;
+  }
+  const columns: ModelColumn[] = [];
+  for (const item of items) {
+    let assembly = item;
+    if (!existsSync(path.join(item, 'manifest.json'))) {
+      const cfg = loadConfigOrReport(item);
+      if (!cfg) return 2;
+      assembly = mkdtempSync(path.join(tmpdir(), `review-${cfg.name}-`));
+      const app = createApp({}, assembly);
+      synthThreeTier(app, buildThreeTier(app, cfg));
+    }
+    let checked;
+    try {
+      checked = checkAssembly(assembly);
+    } catch (e) {
+      process.stderr.write(`${item}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const model = new CloudModel(readAssembly(assembly).stacks);
+    const radius = computeBlastRadius(model, checked.intent, checked.analysis);
+    for (const m of checked.intent.models ?? []) columns.push({ title: `${checked.intent.config} / ${m.municipality}`, intent: checked.intent, model: m, radius, analysis: checked.analysis, verdict: { match: checked.report.verdict === 'match', pack: checked.report.pack.findings.length, analyzer: checked.report.analyzer.findings.length } });
+  }
+  mkdirSync(dir, { recursive: true });
+  const files = (['ja', 'en'] as const).map((lang) => {
+    const file = path.join(dir, `models.${lang}.md`);
+    writeFileSync(file, comparisonPage(columns, lang));
+    return file;
+  });
+  const mismatched = columns.filter((c) => !c.verdict?.match).map((c) => c.title);
+  process.stdout.write(`models side by side (${columns.length} municipalities from ${items.length} configs${mismatched.length ? `; MISMATCH: ${mismatched.join(', ')}` : ''}):\n${files.map((f) => `  ${f}`).join('\n')}\n`);
+  return mismatched.length ? 1 : 0;
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -5,6 +5,7 @@ import { pickupIngress } from '../../config/pickup-schema';
 import { ZoneName } from './zones';
 import { updatesCrossings } from './updates-intent';
 import { zoneDnsNames } from './dns-names';
+import { configModelLabel, intentModels } from './models';
 
 /**
  * The isolation intent: every zone and every permitted crossing of DESIGN
@@ -67,7 +68,7 @@ export interface IntentModel {
   readonly municipality: string;
   readonly model: string;
   readonly crossings: CrossingId[];
-  readonly conditions: string[];
+  readonly conditions: { readonly id: string; readonly en: string; readonly ja: string; readonly enforced: 'cdk' | 'outside' }[];
 }
 
 export interface IntentZone {
@@ -274,7 +275,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
   });
   fillDnsAllowlists(cfg, zones, crossings);
-  return { schema: INTENT_SCHEMA, config: cfg.name, model: cfg.model, zones, crossings, ingress: pickupIngressIntent(cfg, stackName), doors: [], rules: DESIGN_RULES };
+  return { schema: INTENT_SCHEMA, config: cfg.name, model: configModelLabel(cfg), zones, crossings, ingress: pickupIngressIntent(cfg, stackName), doors: [], models: intentModels(cfg, crossings), rules: DESIGN_RULES };
 }
 
 /** The pickup page's ingress, from each municipality's identity mode. */

@@ -7,6 +7,8 @@ import { ISOLATION_RULES } from '../isolation/rules';
 import { AcknowledgementRecord, acknowledgementsMarkdown, collectAcknowledgements } from './acknowledgements';
 import { costMarkdown, CostEstimate, estimateCost, loadPrices } from '../cost/model';
 import { channelsMarkdown } from './channels-section';
+import { modelsMarkdown } from './models-section';
+import { computeBlastRadius } from '../isolation/blast-radius';
 
 /**
  * The review pack of one synthesized assembly: everything is generated from
@@ -23,6 +25,7 @@ const T = {
   verdict: { ja: '静的経路解析の判定', en: 'Static path analysis verdict' },
   acks: { ja: '承認済みの指摘', en: 'Acknowledged findings' },
   cost: { ja: 'コスト見積り', en: 'Cost estimate' },
+  models: { ja: 'ネットワークモデル（団体ごとの境界通過、条件、被害範囲）', en: 'Network models (crossings, conditions and blast radius per municipality)' },
   channels: { ja: 'すべての経路：DNS、AWS マネージドの入口、ゾーンごとの被害範囲', en: 'Every channel: DNS, AWS-managed doors and the blast radius per zone' },
   match: { ja: '一致（インテントどおり）', en: 'match (as intended)' },
   mismatch: { ja: '不一致（指摘あり）', en: 'mismatch (findings)' },
@@ -132,6 +135,7 @@ export function writeReviewPack(assemblyDir: string, outDir: string, extra: { re
   const model = new CloudModel(assembly.stacks);
   const cost = estimateCost(assembly.stacks, loadPrices(extra.region ?? 'ap-northeast-1'));
   const acks: AcknowledgementRecord[] = collectAcknowledgements(assemblyDir);
+  const radius = computeBlastRadius(model, intent, analysis);
   fs.mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
   for (const lang of ['ja', 'en'] as const) {
@@ -162,6 +166,10 @@ export function writeReviewPack(assemblyDir: string, outDir: string, extra: { re
       `## ${T.verdict[lang]}`,
       '',
       verdictSection(report, lang),
+      '',
+      `## ${T.models[lang]}`,
+      '',
+      modelsMarkdown(intent, radius, lang),
       '',
       `## ${T.channels[lang]}`,
       '',
