@@ -1,0 +1,16 @@
+import { loadConfig } from '../config';
+import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
+import * as os from 'os';
+import * as fs from 'fs';
+import * as path from 'path';
+const n = process.argv[2] ?? 'synthetic-200';
+const t0 = Date.now();
+const cfg = loadConfig(n);
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'p200-'));
+const app = createApp({}, out, { builtinValidation: false, treeMetadata: false });
+const t1 = Date.now();
+const built = buildThreeTier(app, cfg);
+const t2 = Date.now();
+synthThreeTier(app, built, { rulebooks: false });
+const t3 = Date.now();
+console.log(`config ${t1 - t0} ms build ${t2 - t1} ms synth ${t3 - t2} ms`);

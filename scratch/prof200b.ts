@@ -1,0 +1,18 @@
+import { loadConfig } from '../config';
+import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
+import * as os from 'os';
+import * as fs from 'fs';
+import * as path from 'path';
+const n = process.argv[2] ?? 'synthetic-200';
+const ctx = process.env.NOTRACE ? { 'aws:cdk:disable-creation-stack-traces': true } : {};
+const cfg = loadConfig(n);
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'p200-'));
+const app = createApp(ctx, out, { builtinValidation: false, treeMetadata: false });
+const c0 = process.cpuUsage();
+const built = buildThreeTier(app, cfg);
+const c1 = process.cpuUsage(c0);
+synthThreeTier(app, built, { rulebooks: false });
+const c2 = process.cpuUsage(c0);
+const ms = (c: NodeJS.CpuUsage) => Math.round((c.user + c.system) / 1000);
+console.log(`cpu build ${ms(c1)} ms total ${ms(c2)} ms`);
+fs.rmSync(out, { recursive: true, force: true });
