@@ -704,9 +704,10 @@ describe('npm run check-isolation', () => {
 describe('the CDK app entry point (what `npx cdk synth` runs)', () => {
   test('synthesizes the pilot with every rulebook and writes the intent into the assembly', () => {
     const out = tmpDir('entry');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: JSON.stringify({ config: 'lab' }) }, encoding: 'utf8' });
+    // The default config, as the README's first command synthesizes it (the lab goes through the review CLI in review.test).
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out, CDK_CONTEXT_JSON: '{}' }, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr.slice(-2000));
-    assert.equal(readIntent(out).config, 'lab');
+    assert.equal(readIntent(out).config, 'pilot');
     const report = JSON.parse(fs.readFileSync(path.join(out, 'validation-report.json'), 'utf8'));
     assert.ok(report.pluginReports.some((p: any) => p.pluginName === 'cdk-validator-cfnguard'), 'the Control Tower controls ran');
     assert.equal(check(out).verdict, 'match');
