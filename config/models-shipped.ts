@@ -23,6 +23,8 @@ export const alphaPrime: ThreeTierConfigInput = {
         // Placeholders: the municipality's Entra ID tenant ID and its tenant restrictions v2 policy ID.
         tenantRestrictions: { microsoft: { tenantId: '00000000-0000-4000-8000-000000131016', policyId: '11111111-1111-4111-8111-000000131016' } },
         caSecretId: 'three-tier/131016/proxy-ca',
+        // The proxy VPC in the security cloud account: right after the municipality's zones (10.1.0.0/18).
+        proxyCidr: '10.1.64.0/24',
       },
     },
   ],

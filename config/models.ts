@@ -49,6 +49,12 @@ export const alphaPrimeSchema = z.strictObject(
     caSecretId: secretRef,
     /** The port terminals configure as their proxy (explicit proxy, HTTP CONNECT). */
     port: port.default(3128),
+    /**
+     * The proxy VPC in the security cloud account (a /24: hosts, NLB, endpoints, Transit Gateway
+     * attachment): private space outside every zone, office segment and the security cloud's CIDR.
+     * Required for α′ (checked with the other model problems, so each missing field is reported).
+     */
+    proxyCidr: z.string({ error: 'must be an IPv4 CIDR string such as "10.1.64.0/24"' }).optional(),
     /** Nitro types with encryption in transit (Control Tower CT.AUTOSCALING.PR.11). */
     instanceTypes: instanceTypes.default(['c6i.large', 'c7i.large']),
     minHosts: z.number().int().min(1, { error: 'must be at least 1' }).default(2),
@@ -146,6 +152,7 @@ export function modelProblems(configModel: NetworkModel, m: Sections): { path: (
   if (m.alphaPrime) {
     const valid = m.alphaPrime.allowedDomains.filter((e) => allowEntryProblem(e) === undefined);
     for (const p of tenantRestrictionProblems(valid, m.alphaPrime.tenantRestrictions)) out.push({ path: ['alphaPrime', ...p.path], message: p.message });
+    if (m.alphaPrime.proxyCidr === undefined) out.push({ path: ['alphaPrime', 'proxyCidr'], message: 'is missing; add it: a private /24 for the inspecting proxy\'s VPC in the security cloud, outside every zone, office segment and securityCloud.cidr (e.g. "10.1.64.0/24")' });
     if (m.alphaPrime.minHosts > m.alphaPrime.maxHosts) out.push({ path: ['alphaPrime', 'minHosts'], message: `is ${m.alphaPrime.minHosts} but maxHosts is ${m.alphaPrime.maxHosts}; minHosts must not exceed maxHosts` });
   }
   if (m.beta) {

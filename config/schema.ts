@@ -454,6 +454,12 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
         }
       }
     }
+    // α′: the proxy VPC in the security cloud account, a /24 of its own (hosts and NLB, attachment subnets per AZ).
+    if (m.alphaPrime?.proxyCidr !== undefined) {
+      const proxy = addCidr([...base, 'alphaPrime', 'proxyCidr'], `municipalities[${i}].alphaPrime.proxyCidr`, m.alphaPrime.proxyCidr);
+      if (proxy && proxy.prefix !== 24) issue(ctx, [...base, 'alphaPrime', 'proxyCidr'], `"${m.alphaPrime.proxyCidr}" is a /${proxy.prefix}; the proxy VPC takes exactly a /24 (a /26 of hosts per AZ and a /28 attachment subnet per AZ)`);
+      if (proxy && cfg.availabilityZones.length > 3) issue(ctx, [...base, 'alphaPrime', 'proxyCidr'], `a /24 holds the proxy's subnets for at most 3 availability zones, and the security cloud uses ${cfg.availabilityZones.length}`);
+    }
     for (const tier of ['lgwan', 'internet'] as const) {
       if (m.terminals[tier]?.streaming) issue(ctx, [...base, 'terminals', tier, 'streaming'], 'is only offered for mynumber terminals; lgwan staff use the virtual browser (screenTransfer)');
     }

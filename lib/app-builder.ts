@@ -13,6 +13,7 @@ import { wireCrossings } from './crossings/wire';
 import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
 import { attachZoneDnsFirewalls } from './network/zone-dns';
+import { alphaPrimeMunicipalities, ProxyConsumer, ProxyStack } from './security-cloud/proxy';
 
 export interface ThreeTierApp {
   readonly config: ThreeTierConfig;
@@ -57,6 +58,20 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
   });
   securityCloud.addStackDependency(logArchive);
   const stacks: Stack[] = [logArchive, securityCloud];
+  // α′: each municipality's inspecting proxy in the security cloud account, in a stack of its own.
+  const proxies = new Map<string, ProxyStack>();
+  for (const m of alphaPrimeMunicipalities(cfg)) {
+    const proxy = new ProxyStack(app, securityCloudStackName(cfg.name, `Proxy${m.code}`), {
+      config: cfg,
+      municipality: m,
+      hub: securityCloud,
+      env: env(scAccount, cfg.region),
+      description: `Three-tier (${cfg.name}): alpha-prime inspecting proxy of ${m.nameEn ?? m.code} ${m.code} in security cloud ${cfg.securityCloud.name}`,
+    });
+    proxy.addStackDependency(logArchive);
+    proxies.set(m.code, proxy);
+    stacks.push(proxy);
+  }
   const zones = new Map<string, Map<string, ZoneStack>>();
   for (const m of cfg.municipalities) {
     const byZone = new Map<string, ZoneStack>();
@@ -77,6 +92,12 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     zones.set(m.code, byZone);
   }
   const crossingStacks = wireCrossings(app, cfg, zones);
+  for (const [code, proxy] of proxies) {
+    const m = proxy.proxy.municipality;
+    const lgwan = zones.get(code)!.get('lgwan')!;
+    if ((m.account ?? cfg.account) !== scAccount) continue; // the proxy stack warns and docs/proxy.en.md says what to do
+    new ProxyConsumer(lgwan, 'AlphaPrimeProxy', { vpc: lgwan.zoneVpc.vpc, serviceName: proxy.proxy.service.vpcEndpointServiceName, port: m.alphaPrime!.port, officeCidrs: m.terminals.lgwan?.officeCidrs ?? [] });
+  }
   if (crossingStacks.simulatedLgwan) stacks.push(crossingStacks.simulatedLgwan);
   const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
   // DNS is a channel: every allowlist zone of the intent gets its DNS Firewall (after the crossings, whose buckets it names).

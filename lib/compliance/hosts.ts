@@ -41,6 +41,8 @@ export interface HostGroupProps {
   readonly volumeGb: number;
   readonly availabilityZones: string[];
   readonly healthChecks?: asg.HealthChecks;
+  /** The image; default Amazon Linux 2023. Its root device must be /dev/xvda. */
+  readonly machineImage?: ec2.IMachineImage;
 }
 
 /**
@@ -51,7 +53,7 @@ export interface HostGroupProps {
  */
 export function hostGroup(scope: Construct, props: HostGroupProps): { template: ec2.LaunchTemplate; group: asg.AutoScalingGroup } {
   const template = new ec2.LaunchTemplate(scope, 'Template', {
-    machineImage: ec2.MachineImage.latestAmazonLinux2023(),
+    machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023(),
     instanceType: new ec2.InstanceType(props.instanceTypes[0]),
     role: props.role,
     securityGroup: props.securityGroup,

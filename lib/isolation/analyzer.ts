@@ -749,10 +749,13 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
   for (const r of reaches) {
     // The security cloud is the internet exit: it may reach the internet, and
     // tenants' internet zones only through the firewall (return traffic).
-    if (r.from.zone === 'security-cloud' && r.mechanism === 'route' && (r.to.kind === 'internet' || (r.to.kind === 'zone' && (r.to.zone === 'internet' || r.to.zone === 'security-cloud')))) {
+    // A security-cloud VPC of one municipality (the α′ proxy) is not the exit itself: its way to the internet must be
+    // a crossing of the intent and inspected (below); toward the hub and the tenants it must cross the firewall.
+    const municipal = r.from.zone === 'security-cloud' && r.from.municipality !== undefined;
+    if (r.from.zone === 'security-cloud' && r.mechanism === 'route' && ((!municipal && r.to.kind === 'internet') || (r.to.kind === 'zone' && (r.to.zone === 'internet' || r.to.zone === 'security-cloud')))) {
       verdicts.push({ reach: r, permittedBy: 'security-cloud' });
-      if (r.to.kind === 'zone' && r.to.zone === 'internet' && !r.inspected) {
-        findings.push({ kind: 'uninspected-path', zone: 'security-cloud', message: `the security cloud returns traffic to ${targetLabel(r.to)} without crossing the firewall`, hops: r.hops });
+      if (r.to.kind === 'zone' && (r.to.zone === 'internet' || municipal) && !r.inspected) {
+        findings.push({ kind: 'uninspected-path', zone: 'security-cloud', municipality: r.from.municipality, message: municipal ? `${label(r.from)} reaches ${targetLabel(r.to)} without crossing the firewall` : `the security cloud returns traffic to ${targetLabel(r.to)} without crossing the firewall`, hops: r.hops });
       }
       continue;
     }

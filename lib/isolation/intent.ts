@@ -6,6 +6,7 @@ import { ZoneName } from './zones';
 import { updatesCrossings } from './updates-intent';
 import { zoneDnsNames } from './dns-names';
 import { configModelLabel, intentModels } from './models';
+import { alphaPrimeCrossings } from './model-alpha-prime';
 
 /**
  * The isolation intent: every zone and every permitted crossing of DESIGN
@@ -264,6 +265,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     crossings.push(...updatesCrossings(cfg, m, stackName, hubStack));
   }
   for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));
+  crossings.push(...alphaPrimeCrossings(cfg, stackName, hubStack));
   zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false, dns: { policy: 'public' } });
   crossings.push({
     id: 'X7',

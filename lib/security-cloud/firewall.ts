@@ -27,6 +27,47 @@ export function portPolicyRules(): string[] {
   ];
 }
 
+/** One α′ proxy's egress: its VPC and the only names it may reach (docs/proxy.en.md). */
+export interface ProxyEgress {
+  readonly code: string;
+  readonly cidr: string;
+  /** Squid / Network Firewall notation: "name" exactly, ".domain" for the domain and every name under it. */
+  readonly names: readonly string[];
+}
+
+/** First sid of the proxies' rules; proxy i uses PROXY_SID_BASE + 1000 * i + k, the closing rules PROXY_SID_BASE + 99000 + k. */
+export const PROXY_SID_BASE = 2300000;
+
+/**
+ * The pass rules of one α′ proxy: TLS SNI (port 443) and HTTP Host (port 80) equal to an exact
+ * name, or equal to or under a ".domain", from $PROXY (the proxy VPC) to $EXTERNAL_NET only.
+ * Anything else from the proxy falls through to proxyClosingRules().
+ */
+export function proxyPassRules(p: ProxyEgress, index: number): string[] {
+  let sid = PROXY_SID_BASE + 1000 * index;
+  const out: string[] = [];
+  const rule = (proto: 'tls' | 'http', port: number, match: string, what: string) =>
+    out.push(`pass ${proto} $PROXY any -> $EXTERNAL_NET ${port} (msg:"alpha-prime proxy ${p.code}: ${what}"; ${match} flow:to_server,established; sid:${++sid}; rev:1;)`);
+  for (const entry of p.names) {
+    const name = entry.startsWith('.') ? entry.slice(1) : entry;
+    rule('tls', 443, `tls.sni; content:"${name}"; startswith; nocase; endswith;`, `TLS to ${name}`);
+    rule('http', 80, `http.host; content:"${name}"; startswith; endswith;`, `HTTP to ${name}`);
+    if (entry.startsWith('.')) {
+      rule('tls', 443, `tls.sni; dotprefix; content:"${entry}"; nocase; endswith;`, `TLS to names under ${name}`);
+      rule('http', 80, `http.host; dotprefix; content:"${entry}"; endswith;`, `HTTP to names under ${name}`);
+    }
+  }
+  return out;
+}
+
+/** After every proxy's pass rules: TCP handshakes to the web ports (the name rules decide on the first data), then drop everything else from the proxies. */
+export function proxyClosingRules(): string[] {
+  return [
+    `pass tcp $PROXIES any <> $EXTERNAL_NET [80,443] (msg:"alpha-prime proxies: TCP handshake to the web ports; the name rules decide on the first data"; flow:not_established; sid:${PROXY_SID_BASE + 99001}; rev:1;)`,
+    `drop ip $PROXIES any -> any any (msg:"alpha-prime proxies: anything their name rules did not pass"; sid:${PROXY_SID_BASE + 99002}; rev:1;)`,
+  ];
+}
+
 export interface FirewallProps {
   readonly config: ThreeTierConfig;
   readonly transitGatewayId: string;
@@ -36,6 +77,8 @@ export interface FirewallProps {
   readonly mailGatewayCidrs: string[];
   readonly logArchiveBucketName: string;
   readonly alarmTopic: sns.ITopic;
+  /** The α′ proxies (model α: none): strict-order name rules ahead of every other group. */
+  readonly proxies?: readonly ProxyEgress[];
 }
 
 /**
@@ -49,6 +92,9 @@ export class InspectionFirewall extends Construct {
   readonly firewall: nfw.CfnFirewall;
   readonly policy: nfw.CfnFirewallPolicy;
   readonly alarm: cw.Alarm;
+  /** Each α′ proxy's pass rules by municipality code, and the closing drop of all proxies. */
+  readonly proxyGroups = new Map<string, nfw.CfnRuleGroup>();
+  proxyClosing?: nfw.CfnRuleGroup;
 
   constructor(scope: Construct, id: string, props: FirewallProps) {
     super(scope, id);
@@ -96,7 +142,35 @@ export class InspectionFirewall extends Construct {
       ruleGroup: { statefulRuleOptions: strict, ruleVariables: variables, rulesSource: { rulesString: portPolicyRules().join('\n') } },
     });
 
+    // α′ proxies first (priorities 1-99, before the general groups): each passes only its names, then all are dropped.
+    const proxies = props.proxies ?? [];
+    if (proxies.length > 98) throw new Error(`the security cloud ${cfg.securityCloud.name} serves ${proxies.length} alpha-prime proxies; the firewall policy orders at most 98 before its general rules`);
+    const proxyReferences: nfw.CfnFirewallPolicy.StatefulRuleGroupReferenceProperty[] = [];
+    proxies.forEach((p, i) => {
+      const rules = proxyPassRules(p, i);
+      const group = new nfw.CfnRuleGroup(this, `Proxy${p.code}`, {
+        ruleGroupName: `${prefix}-proxy-${p.code}`,
+        type: 'STATEFUL',
+        capacity: Math.max(100, rules.length + 10),
+        description: `alpha-prime proxy of ${p.code}: TLS SNI and HTTP Host on its allowlist only`,
+        ruleGroup: { statefulRuleOptions: strict, ruleVariables: { ipSets: { PROXY: { definition: [p.cidr] } } }, rulesSource: { rulesString: rules.join('\n') } },
+      });
+      this.proxyGroups.set(p.code, group);
+      proxyReferences.push({ resourceArn: group.attrRuleGroupArn, priority: 1 + i });
+    });
+    if (proxies.length > 0) {
+      this.proxyClosing = new nfw.CfnRuleGroup(this, 'ProxyClosing', {
+        ruleGroupName: `${prefix}-proxy-closing`,
+        type: 'STATEFUL',
+        capacity: 20,
+        description: 'alpha-prime proxies: handshakes to web ports, then drop whatever their name rules did not pass',
+        ruleGroup: { statefulRuleOptions: strict, ruleVariables: { ipSets: { PROXIES: { definition: proxies.map((p) => p.cidr) } } }, rulesSource: { rulesString: proxyClosingRules().join('\n') } },
+      });
+      proxyReferences.push({ resourceArn: this.proxyClosing.attrRuleGroupArn, priority: 99 });
+    }
+
     const references: nfw.CfnFirewallPolicy.StatefulRuleGroupReferenceProperty[] = [
+      ...proxyReferences,
       { resourceArn: domains.attrRuleGroupArn, priority: 100 },
       { resourceArn: ips.attrRuleGroupArn, priority: 200 },
       ...fw.managedThreatGroups.map((name, i) => ({

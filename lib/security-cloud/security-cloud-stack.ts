@@ -10,6 +10,7 @@ import { DnsFirewall } from './dns-firewall';
 import { InspectionFirewall } from './firewall';
 import { PRIVATE_RANGES, TransitHub } from './hub';
 import { MailGateway } from './mail-gateway';
+import { alphaPrimeMunicipalities, PROXY_PACKAGE_HOSTS } from './proxy';
 import { ZoneVpc } from '../network/zone-vpc';
 
 export interface SecurityCloudStackProps extends StackProps {
@@ -92,6 +93,7 @@ export class SecurityCloudStack extends Stack {
       mailGatewayCidrs: [sc.cidr],
       logArchiveBucketName: archiveName,
       alarmTopic: this.alarmTopic,
+      proxies: alphaPrimeMunicipalities(cfg).map((m) => ({ code: m.code, cidr: m.alphaPrime!.proxyCidr!, names: [...m.alphaPrime!.allowedDomains, ...PROXY_PACKAGE_HOSTS] })),
     });
     const attachmentSubnets = this.vpc.selectSubnets({ subnetGroupName: SC_SUBNETS.attachment }).subnetIds;
     this.egressAttachment = new ec2.CfnTransitGatewayVpcAttachment(this, 'EgressAttachment', {
