@@ -7,6 +7,7 @@ import { pickupOnlyFromFront } from './pickup-rule';
 import { screenBrokerCrossingFree } from './screen-rules';
 import { UPDATES_RULES } from './updates-rules';
 import { dnsFirewallFailClosed, noManagedDoors } from './channel-rules';
+import { fqdnCrossingsEnforced } from './fqdn-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -504,6 +505,7 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   ...UPDATES_RULES,
   dnsFirewallFailClosed,
   noManagedDoors,
+  fqdnCrossingsEnforced,
 ];
 
 export interface RuleFinding {

@@ -265,7 +265,7 @@ export class InspectingProxy extends Construct {
     this.service = new ec2.VpcEndpointService(this, 'Service', {
       vpcEndpointServiceLoadBalancers: [this.nlb],
       acceptanceRequired: false,
-      allowedPrincipals: [new iam.ArnPrincipal(`arn:${Aws.PARTITION}:iam::${municipalityAccount}:root`)],
+      allowedPrincipals: [new iam.ArnPrincipal(`arn:${stack.partition}:iam::${municipalityAccount}:root`)],
     });
     if ((m.account ?? cfg.account) !== (cfg.securityCloud.account ?? cfg.account)) {
       Annotations.of(this).addWarningV2(
