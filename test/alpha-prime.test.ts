@@ -247,4 +247,21 @@ describe('α′: broken templates are caught', () => {
     });
     assert.ok(s.analyzer.some((f) => /^uninspected-path: security-cloud@131016 reaches the internet without crossing the firewall/.test(f)), s.analyzer.join('\n'));
   });
+
+  test('DNS from the proxy VPC: a name added to its DNS allowlist, or "*" no longer blocked, is caught by the analyzer', () => {
+    const extra = mutated((d) => {
+      editTemplate(d, PROXY_STACK, (t) => {
+        const [, list] = resourcesOf(t, 'AWS::Route53Resolver::FirewallDomainList').find(([, r]) => r.Properties.Name.endsWith('-dns-services'))!;
+        list.Properties.Domains.push('*.example-exfil.net');
+      });
+    });
+    assert.ok(extra.analyzer.some((f) => /^forbidden-reach: security-cloud@131016 resolves names its intent does not list via dns: \*\.example-exfil\.net/.test(f)), extra.analyzer.join('\n'));
+    const open = mutated((d) => {
+      editTemplate(d, PROXY_STACK, (t) => {
+        const [, group] = resourcesOf(t, 'AWS::Route53Resolver::FirewallRuleGroup')[0];
+        group.Properties.FirewallRules = group.Properties.FirewallRules.filter((r: any) => r.Action !== 'BLOCK');
+      });
+    });
+    assert.ok(open.analyzer.some((f) => /^forbidden-reach: security-cloud@131016 reaches public-internet via dns \(no rule blocks "\*"/.test(f)), open.analyzer.join('\n'));
+  });
 });

@@ -6,7 +6,7 @@ import { ZoneName } from './zones';
 import { updatesCrossings } from './updates-intent';
 import { zoneDnsNames } from './dns-names';
 import { configModelLabel, intentModels } from './models';
-import { alphaPrimeCrossings } from './model-alpha-prime';
+import { alphaPrimeCrossings, alphaPrimeZones } from './model-alpha-prime';
 
 /**
  * The isolation intent: every zone and every permitted crossing of DESIGN
@@ -277,6 +277,7 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     enforcedBy: [{ stack: hubStack, constructPath: `${hubStack}/MailGateway/NlbSg/Resource`, role: 'security group of the public MX: TCP 25 only' }],
   });
   fillDnsAllowlists(cfg, zones, crossings);
+  zones.push(...alphaPrimeZones(cfg));
   return { schema: INTENT_SCHEMA, config: cfg.name, model: configModelLabel(cfg), zones, crossings, ingress: pickupIngressIntent(cfg, stackName), doors: [], models: intentModels(cfg, crossings), rules: DESIGN_RULES };
 }
 

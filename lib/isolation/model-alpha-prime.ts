@@ -1,7 +1,7 @@
 import { ThreeTierConfig, ZONES } from '../../config/schema';
 import { securityCloudStackName } from '../core/naming';
-import { alphaPrimeMunicipalities, PROXY_PACKAGE_HOSTS } from '../security-cloud/proxy';
-import type { Crossing, EnforcingResource } from './intent';
+import { alphaPrimeMunicipalities, PROXY_AWS_SERVICES, PROXY_PACKAGE_HOSTS, proxyDnsNames } from '../security-cloud/proxy';
+import type { Crossing, EnforcingResource, IntentZone } from './intent';
 
 /**
  * Model α′ as intent data (docs/proxy.en.md, "Where the proxy sits"): for every α′ municipality,
@@ -66,7 +66,7 @@ export function alphaPrimeCrossings(cfg: ThreeTierConfig, stackName: (code: stri
       to: 'aws-apis',
       mechanism: 'vpc-endpoint',
       ports: [443],
-      services: ['ssm', 'ssmmessages', 'ec2messages', 's3'],
+      services: [...PROXY_AWS_SERVICES],
       description: `the proxy hosts of ${m.code} reach SSM (Session Manager, the allowlist parameter, the CA through /aws/reference/secretsmanager) and S3 (the SSM agent package, their access logs into the log archive) through endpoints with restrictive policies`,
       enforcedBy: [
         ...['Ssm', 'Ssmmessages', 'Ec2messages'].map((e) => at(proxy, `Proxy/Vpc/${e}/Resource`, `${e.toLowerCase()} interface endpoint of the proxy VPC`)),
@@ -86,4 +86,16 @@ export function alphaPrimeCrossings(cfg: ThreeTierConfig, stackName: (code: stri
     });
   }
   return out;
+}
+
+/**
+ * The proxy VPC of every α′ municipality as a zone of the intent: `security-cloud` of that
+ * municipality, not isolated, resolving only its allowlist (proxyDnsNames: the named services,
+ * the Debian CDN, the AWS service names), which the channel analysis compares with its DNS Firewall.
+ */
+export function alphaPrimeZones(cfg: ThreeTierConfig): IntentZone[] {
+  return alphaPrimeMunicipalities(cfg).map((m) => {
+    const dns = proxyDnsNames(cfg, m);
+    return { municipality: m.code, zone: 'security-cloud', cidr: m.alphaPrime!.proxyCidr!, isolated: false, dns: { policy: 'allowlist', names: [...new Set([...dns.trusted, ...dns.inspected])].sort() } };
+  });
 }

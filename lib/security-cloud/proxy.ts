@@ -1,5 +1,7 @@
 import { Construct } from 'constructs';
-import { Annotations, Aws, Duration, Stack, StackProps, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam, aws_s3 as s3, aws_ssm as ssm } from 'aws-cdk-lib';
+import { Annotations, Aws, Duration, Stack, StackProps, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam, aws_route53resolver as r53r, aws_s3 as s3, aws_ssm as ssm } from 'aws-cdk-lib';
+import { zoneDnsNames } from '../isolation/dns-names';
+import { DNS_ALLOW_PRIORITY, DNS_BLOCK_ALL_PRIORITY } from '../network/zone-dns';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { hostGroup, ssmHostRole } from '../compliance/hosts';
@@ -48,6 +50,26 @@ export const PROXY_LOG_PREFIX = 'proxy-access';
 /** Name of the SSM parameter that holds a municipality's allowlist (JSON list, Squid notation). */
 export function proxyAllowlistParameterName(configName: string, code: string): string {
   return `/three-tier/${configName}/${code}/proxy/allowed-domains`;
+}
+
+/** The AWS services the proxy hosts reach through the proxy VPC's endpoints. */
+export const PROXY_AWS_SERVICES = ['ssm', 'ssmmessages', 'ec2messages', 's3'] as const;
+
+/**
+ * What the proxy VPC may resolve (its DNS Firewall allowlist, `*` blocked after it), in two parts:
+ * `trusted`: the allowlisted services and the Debian CDN, whose names CNAME into CDNs the vendor
+ * runs (their redirection targets are trusted: the allowlisted name is the vendor's own);
+ * `inspected`: the AWS service names and the hosts' own names (every name of a CNAME chain checked).
+ * A host taken over on the proxy then cannot tunnel through DNS to a domain of its choosing.
+ */
+export function proxyDnsNames(cfg: ThreeTierConfig, m: Municipality): { trusted: string[]; inspected: string[] } {
+  const trusted = new Set<string>();
+  for (const e of [...m.alphaPrime!.allowedDomains, ...PROXY_PACKAGE_HOSTS]) {
+    if (e.startsWith('.')) trusted.add(e.slice(1)).add(`*${e}`);
+    else trusted.add(e);
+  }
+  const inspected = zoneDnsNames({ region: cfg.region, services: [...PROXY_AWS_SERVICES], privateLink: false, extra: [] }).filter((n) => !trusted.has(n));
+  return { trusted: [...trusted].sort(), inspected };
 }
 
 /** The α′ municipalities of a config (their own model, or the config's). */
@@ -156,8 +178,24 @@ export class InspectingProxy extends Construct {
       destination: ec2.FlowLogDestination.toS3(s3.Bucket.fromBucketName(this, 'LogArchive', archive), `${FLOW_LOG_PREFIX}/${m.code}/security-cloud-proxy/`),
       maxAggregationInterval: cfg.sizing.flowLogAggregationSeconds === 60 ? ec2.FlowLogMaxAggregationInterval.ONE_MINUTE : ec2.FlowLogMaxAggregationInterval.TEN_MINUTES,
     });
-    // DNS: the security cloud's DNS Firewall rule group, and every query logged to the archive.
+    // DNS: the security cloud's block lists first, then the proxy's own allowlist with "*" blocked last (fail closed),
+    // and every query logged to the archive.
     DnsFirewall.associate(this, 'DnsFirewall', hub.dnsFirewall.ruleGroup.attrId, this.vpc.vpcId);
+    const dns = proxyDnsNames(cfg, m);
+    const base = `${cfg.name}-${m.code}-proxy`;
+    const trusted = new r53r.CfnFirewallDomainList(this, 'DnsTrusted', { name: `${base}-dns-services`, domains: dns.trusted });
+    const inspected = new r53r.CfnFirewallDomainList(this, 'DnsAws', { name: `${base}-dns-aws`, domains: dns.inspected });
+    const everything = new r53r.CfnFirewallDomainList(this, 'DnsEverything', { name: `${base}-dns-everything`, domains: ['*'] });
+    const dnsGroup = new r53r.CfnFirewallRuleGroup(this, 'DnsAllowlist', {
+      name: `${base}-dns-allowlist`,
+      firewallRules: [
+        { action: 'ALLOW', firewallDomainListId: trusted.attrId, priority: DNS_ALLOW_PRIORITY, firewallDomainRedirectionAction: 'TRUST_REDIRECTION_DOMAIN' },
+        { action: 'ALLOW', firewallDomainListId: inspected.attrId, priority: DNS_ALLOW_PRIORITY + 1, firewallDomainRedirectionAction: 'INSPECT_REDIRECTION_DOMAIN' },
+        { action: 'BLOCK', blockResponse: 'NXDOMAIN', firewallDomainListId: everything.attrId, priority: DNS_BLOCK_ALL_PRIORITY },
+      ],
+    });
+    new r53r.CfnFirewallRuleGroupAssociation(this, 'DnsAllowlistAssociation', { firewallRuleGroupId: dnsGroup.attrId, vpcId: this.vpc.vpcId, priority: 200, mutationProtection: 'ENABLED', name: `${base}-dns-allowlist` });
+    new r53r.CfnFirewallConfig(this, 'DnsFailClosed', { resourceId: this.vpc.vpcId, firewallFailOpen: 'DISABLED' });
     DnsFirewall.queryLogs(this, 'DnsQueryLogs', archiveArn, `${m.code}/security-cloud-proxy`, this.vpc.vpcId);
 
     // Egress like every tenant: attachment associated with the tenants route table (0.0.0.0/0 → firewall, private
@@ -324,6 +362,8 @@ export function proxyHostCommands(p: HostCommandProps): string[] {
     'apt-get update',
     'apt-get install -y --no-install-recommends squid-openssl awscli python3 ca-certificates unattended-upgrades',
     'systemctl stop squid',
+    // Path-style S3 requests: the DNS allowlist has the regional S3 name, not every bucket's virtual-hosted name.
+    "install -d -m 0700 /root/.aws && printf '[default]\\ns3 =\\n    addressing_style = path\\n' > /root/.aws/config",
     // The allowlist from its parameter (the checks compare that parameter with the intent and the firewall).
     `aws ssm get-parameter --region ${p.region} --name ${p.parameter} --query Parameter.Value --output text | ${allowlistFromParameter(p.allowlistFile)} > ${P.allowedDomainsFile}.new`,
     `test -s ${P.allowedDomainsFile}.new && mv ${P.allowedDomainsFile}.new ${P.allowedDomainsFile} && chmod 0644 ${P.allowedDomainsFile}`,
