@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { loadConfig } from '../config';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { loadConfig, validateConfig } from '../config';
+import { alphaPrime as alphaPrimeInput } from '../config/models-shipped';
+import { createApp } from '../lib/app-builder';
+import { SecurityCloudStack } from '../lib/security-cloud/security-cloud-stack';
+import { ProxyStack } from '../lib/security-cloud/proxy';
 import { alphaPrimeProxyConfig, proxyAllowlistParameterName } from '../lib/security-cloud/proxy';
 import { squidConfig } from '../lib/proxy/squid-config';
 import { parseSuricataRules, passedName } from '../lib/isolation/fqdn-rules';
@@ -124,6 +129,23 @@ describe('α′: the inspecting proxy as deployed', () => {
     const closing = priorities.find(([id]: [string]) => id && hub.Resources[id].Properties!.RuleGroupName.endsWith('-proxy-closing'));
     const general = priorities.filter(([id]: [string]) => id !== g.id && id !== closing[0]).map(([, p]: [string, number]) => p);
     assert.ok(proxyPriority < closing[1] && closing[1] < Math.min(...general), JSON.stringify(priorities));
+  });
+});
+
+describe('α′: a municipality in another account than the security cloud', () => {
+  test('the endpoint service admits that account only, and the proxy stack says how to connect lgwan', () => {
+    const input = JSON.parse(JSON.stringify(alphaPrimeInput));
+    input.account = '111111111111';
+    input.municipalities[0].account = '222222222222';
+    const c = validateConfig(input);
+    const app = createApp();
+    const env = { account: '111111111111', region: c.region };
+    const hub = new SecurityCloudStack(app, 'Hub', { config: c, env });
+    const proxy = new ProxyStack(app, 'Proxy', { config: c, municipality: c.municipalities[0], hub, env });
+    Template.fromStack(proxy).hasResourceProperties('AWS::EC2::VPCEndpointServicePermissions', { AllowedPrincipals: ['arn:aws:iam::222222222222:root'] });
+    assert.deepEqual(Object.keys(Template.fromStack(proxy).findOutputs('*')).filter((k) => k.includes('EndpointServiceName')).length, 1);
+    const warnings = Annotations.fromStack(proxy).findWarning('*', Match.stringLikeRegexp('municipality 131016 is in another account than the security cloud'));
+    assert.equal(warnings.length, 1);
   });
 });
 

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Annotations, Aws, Duration, Stack, StackProps, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam, aws_route53resolver as r53r, aws_s3 as s3, aws_ssm as ssm } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Stack, StackProps, Tags, aws_autoscaling as asg, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam, aws_route53resolver as r53r, aws_s3 as s3, aws_ssm as ssm } from 'aws-cdk-lib';
 import { zoneDnsNames } from '../isolation/dns-names';
 import { DNS_ALLOW_PRIORITY, DNS_BLOCK_ALL_PRIORITY } from '../network/zone-dns';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
@@ -306,6 +306,7 @@ export class InspectingProxy extends Construct {
       allowedPrincipals: [new iam.ArnPrincipal(`arn:${stack.partition}:iam::${municipalityAccount}:root`)],
     });
     if ((m.account ?? cfg.account) !== (cfg.securityCloud.account ?? cfg.account)) {
+      new CfnOutput(this, 'EndpointServiceName', { value: this.service.vpcEndpointServiceName, description: `alpha-prime proxy of ${m.code}: the endpoint service its lgwan zone (account ${m.account}) connects to, on port ${ap.port}` });
       Annotations.of(this).addWarningV2(
         'three-tier:proxy-cross-account',
         `municipality ${m.code} is in another account than the security cloud: its lgwan zone cannot reference this endpoint service at synth. After deploying this stack, create the interface endpoint in the municipality's lgwan zone to the service name in this stack's outputs (docs/proxy.en.md, "Another account").`,
