@@ -258,7 +258,11 @@ export class InspectingProxy extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'CaViaSsm', actions: ['ssm:GetParameter'], resources: [`arn:${Aws.PARTITION}:ssm:${cfg.region}:${account}:parameter/aws/reference/secretsmanager/${caName}`] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'Ca', actions: ['secretsmanager:GetSecretValue'], resources: [caArn] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'AccessLogs', actions: ['s3:PutObject'], resources: [`${archiveArn}/${logPrefix}*`] }));
+    // The archive is encrypted with its own KMS key (SSE-KMS): writing needs a data key, through S3 only.
+    const archiveAccount = cfg.account ?? Aws.ACCOUNT_ID;
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'ArchiveKey', actions: ['kms:GenerateDataKey', 'kms:Encrypt'], resources: [`arn:${Aws.PARTITION}:kms:${cfg.region}:${archiveAccount}:key/*`], conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } } }));
     const policy = role.node.tryFindChild('DefaultPolicy')!.node.defaultChild!;
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${cfg.region}:${cfg.account ?? '<AWS::AccountId>'}:key/*]`, 'The log archive\'s key (its id is not known in this stack), used only through S3 in this region (kms:ViaService) to write this proxy\'s access logs.');
     acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${archive.replace(Aws.ACCOUNT_ID, '<AWS::AccountId>')}/${logPrefix}*]`, 'Access logs of this proxy only, under its own prefix of the log archive; one object per host and rotation, named by time.');
     if (!ca.startsWith('arn:')) acknowledge(policy, `AwsSolutions-IAM5[Resource::${caArn.replace(Aws.PARTITION, '<AWS::Partition>').replace(Aws.ACCOUNT_ID, '<AWS::AccountId>')}]`, 'The CA secret named in the config: Secrets Manager appends six random characters to a secret\'s ARN, so its name is matched with "-??????".');
 
