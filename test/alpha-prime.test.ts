@@ -92,6 +92,8 @@ describe('α′: the inspecting proxy as deployed', () => {
     // The CA comes from Secrets Manager (through the SSM endpoint), the key stays root-only.
     assert.ok(ud.includes(`/aws/reference/secretsmanager/${m.alphaPrime!.caSecretId}`));
     assert.ok(ud.includes('chmod 0600 /etc/squid/ssl/ca.key'));
+    // The whole boot script is valid bash (bash -n parses it without running anything).
+    execFileSync('bash', ['-n'], { input: ud });
   });
 
   test('the endpoint service admits the municipality\'s account only, and the lgwan endpoint only the LGWAN terminal segments on the proxy port', () => {

@@ -358,6 +358,8 @@ export function proxyHostCommands(p: HostCommandProps): string[] {
   return [
     'set -euo pipefail',
     'export DEBIAN_FRONTEND=noninteractive',
+    // Time from the Amazon Time Sync Service (link-local): certificate checks need it, and NTP to the internet is dropped.
+    "install -d /etc/systemd/timesyncd.conf.d && printf '[Time]\\nNTP=169.254.169.123\\n' > /etc/systemd/timesyncd.conf.d/amazon.conf && systemctl restart systemd-timesyncd",
     // The SSM agent first, so operators can reach a host whose later steps failed (Session Manager, no SSH).
     `curl -fsSL -o /tmp/amazon-ssm-agent.deb https://s3.${p.region}.amazonaws.com/amazon-ssm-${p.region}/latest/debian_amd64/amazon-ssm-agent.deb`,
     'dpkg -i /tmp/amazon-ssm-agent.deb && systemctl enable --now amazon-ssm-agent',
@@ -366,6 +368,8 @@ export function proxyHostCommands(p: HostCommandProps): string[] {
     `cat > /etc/apt/sources.list.d/debian.sources <<'APT'\nTypes: deb\nURIs: https://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\nTypes: deb\nURIs: https://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\nAPT`,
     'apt-get update',
     'apt-get install -y --no-install-recommends squid-openssl awscli python3 ca-certificates unattended-upgrades',
+    // Security updates daily, from the same source.
+    "printf 'APT::Periodic::Update-Package-Lists \"1\";\\nAPT::Periodic::Unattended-Upgrade \"1\";\\n' > /etc/apt/apt.conf.d/20auto-upgrades",
     'systemctl stop squid',
     // Path-style S3 requests: the DNS allowlist has the regional S3 name, not every bucket's virtual-hosted name.
     "install -d -m 0700 /root/.aws && printf '[default]\\ns3 =\\n    addressing_style = path\\n' > /root/.aws/config",
