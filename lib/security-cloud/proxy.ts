@@ -8,7 +8,7 @@ import { hostGroup, ssmHostRole } from '../compliance/hosts';
 import { logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
 import { FLOW_LOG_PREFIX } from '../log-archive/log-archive-stack';
-import { interfaceEndpointStatements, s3GatewayStatements } from '../network/endpoint-policies';
+import { interfaceEndpointStatements } from '../network/endpoint-policies';
 import { SUBNET_GROUPS, ZoneVpc } from '../network/zone-vpc';
 import { ProxyConfig, squidConfig, validateProxyConfig } from '../proxy/squid-config';
 import { DnsFirewall } from './dns-firewall';
@@ -218,8 +218,11 @@ export class InspectingProxy extends Construct {
     // SSM (Session Manager, the allowlist parameter, the CA via /aws/reference/secretsmanager) and S3 (the SSM agent
     // package, the log archive).
     const ctx = { account: Aws.ACCOUNT_ID, region: stack.region, projectBucketPrefix: `${cfg.name}-` };
+    // S3: only what the hosts need, narrower than a zone's endpoint: this proxy's prefix of the log archive (write) and
+    // the SSM agent package (read; curl fetches it without credentials).
     const s3Endpoint = this.vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [{ subnetGroupName: SUBNET_GROUPS.workload }] });
-    for (const st of s3GatewayStatements(ctx)) s3Endpoint.addToPolicy(st);
+    s3Endpoint.addToPolicy(new iam.PolicyStatement({ sid: 'AccessLogsToTheArchive', principals: [new iam.AccountPrincipal(Aws.ACCOUNT_ID)], actions: ['s3:PutObject'], resources: [`${archiveArn}/${PROXY_LOG_PREFIX}/${m.code}/*`] }));
+    s3Endpoint.addToPolicy(new iam.PolicyStatement({ sid: 'SsmAgentPackage', principals: [new iam.AnyPrincipal()], actions: ['s3:GetObject'], resources: [`arn:${Aws.PARTITION}:s3:::amazon-ssm-${cfg.region}/*`] }));
     const endpointSg = new ec2.SecurityGroup(this, 'EndpointsSg', { vpc: this.vpc, description: 'Interface endpoints of the proxy VPC: HTTPS from the proxy VPC only', allowAllOutbound: false });
     endpointSg.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS from the proxy VPC');
     const endpointAzs = cfg.availabilityZones.slice(0, Math.min(cfg.sizing.interfaceEndpointAzs, cfg.availabilityZones.length));
