@@ -60,13 +60,25 @@ describe('shipped configs match their intent', () => {
       const r = check(s.outdir);
       assert.deepEqual(summary(r), { rules: [], analyzer: [] });
       assert.equal(r.verdict, 'match');
+      // Crossings of the models (α′: A1 from lgwan to the municipality's proxy in the security cloud) come from the intent.
+      const modelCrossing = (from: string, to: string, code: string): string[] => [...new Set(s.built.intent.crossings.filter((c) => ['A1', 'B1', 'B2'].includes(c.id) && c.from === from && c.to === to && c.municipality === code).map((c) => c.id))];
       for (const row of r.matrix.filter((x) => x.zone.includes('@'))) {
-        const internetZone = row.zone.startsWith('internet@');
+        const [zone, code] = row.zone.split('@');
+        const internetZone = zone === 'internet';
+        if (zone === 'security-cloud') {
+          // A municipality's own VPC in the security cloud (the α′ proxy): out only by its model crossing, through the firewall.
+          assert.equal(row.reaches.internet, `ok ${modelCrossing('security-cloud', 'public-internet', code).join(',')}`, `${row.zone}: the proxy reaches the internet by its crossing`);
+          assert.equal(row.reaches['same municipality'], '-', `${row.zone}: the proxy reaches no tier`);
+          assert.equal(row.reaches['other municipalities'], '-');
+          assert.equal(row.reaches.external, '-');
+          continue;
+        }
         assert.equal(row.reaches.internet, internetZone ? 'ok X7' : '-', `${row.zone}: internet only from the internet zone, through X7`);
         assert.notEqual(row.reaches['aws-apis'], '-', `${row.zone} reaches AWS APIs through its endpoints`);
         assert.equal(row.reaches['other municipalities'], '-');
-        assert.equal(row.reaches['same municipality'], row.zone.startsWith('lgwan@') ? 'ok X1' : '-', `${row.zone}: only lgwan reaches another tier, by X1 screen transfer`);
-        assert.equal(row.reaches['security cloud'], internetZone ? 'ok X7' : '-');
+        assert.equal(row.reaches['same municipality'], zone === 'lgwan' ? 'ok X1' : '-', `${row.zone}: only lgwan reaches another tier, by X1 screen transfer`);
+        const toProxy = modelCrossing(zone, 'security-cloud', code);
+        assert.equal(row.reaches['security cloud'], internetZone ? 'ok X7' : toProxy.length ? `ok ${toProxy.join(',')}` : '-');
         assert.equal(row.reaches.external, '-');
       }
       const inspected = r.analyzer.reaches.filter((x) => x.from.startsWith('internet@') && x.to === 'internet');

@@ -109,9 +109,10 @@ function buildMatrix(analysis: AnalysisResult): IsolationReport['matrix'] {
         internet: cell((t) => t.kind === 'internet'),
         'aws-apis': cell((t) => t.kind === 'aws-api'),
         // Another VPC of the same municipality, including a second VPC of the same zone.
-        'same municipality': cell((t) => zoneTarget(t) && z.municipality !== undefined && t.municipality === z.municipality),
-        'other municipalities': cell((t) => zoneTarget(t) && t.municipality !== undefined && t.municipality !== z.municipality),
-        'security cloud': cell((t) => zoneTarget(t) && t.zone === 'security-cloud' && t.municipality === undefined),
+        'same municipality': cell((t) => zoneTarget(t) && t.zone !== 'security-cloud' && z.municipality !== undefined && t.municipality === z.municipality),
+        'other municipalities': cell((t) => zoneTarget(t) && t.zone !== 'security-cloud' && t.municipality !== undefined && t.municipality !== z.municipality),
+        // The shared hub, and a municipality's own VPC in the security cloud (the α′ proxy).
+        'security cloud': cell((t) => zoneTarget(t) && t.zone === 'security-cloud'),
         // A zone's one VPN gateway may serve both its office and the LGWAN network: the crossing that permits the route says which.
         'LGWAN network': cell((t, by) => (zoneTarget(t) && t.zone === 'lgwan-network') || (t.kind === 'external' && t.what.startsWith('vgw:') && (by === 'X5' || by === 'X4'))),
         office: cell((t, by) => t.kind === 'external' && t.what.startsWith('vgw:') && by === 'TL'),
