@@ -5,6 +5,7 @@ import { awsManagedRepositoryBuckets } from '../lib/network/endpoint-policies';
 import { zoneStackName, securityCloudStackName, logArchiveBucketName } from '../lib/core/naming';
 import { CfnTemplate, resources, synthShipped, tagValue } from './helpers/synth';
 import { zoneRuleViolations } from './helpers/zone-rules';
+import { alphaPrimeMunicipalities } from '../lib/security-cloud/proxy';
 
 const PATCH_SERVICES = ['ec2messages', 'kms', 'logs', 'ssm', 'ssmmessages'];
 
@@ -20,7 +21,9 @@ for (const name of Object.keys(SHIPPED_CONFIGS)) {
 
     test('one stack per municipality and zone, named <Config>-<Municipality>-<Zone>, plus the log archive and the security cloud', () => {
       const simulated = cfg.municipalities.some((m) => m.specificCommunications?.lgwanConnection.type === 'simulated') ? [`${cfg.name[0].toUpperCase()}${cfg.name.slice(1)}-LgwanNetwork-Simulated`] : [];
-      const expected = [...simulated, securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
+      // α′: each municipality's inspecting proxy in a security-cloud stack of its own.
+      const proxies = alphaPrimeMunicipalities(cfg).map((m) => securityCloudStackName(cfg.name, `Proxy${m.code}`));
+      const expected = [...simulated, securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...proxies, ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
       assert.deepEqual([...s.templates.keys()].sort(), expected.sort());
     });
 
