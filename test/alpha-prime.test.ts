@@ -209,6 +209,17 @@ describe('α′: broken templates are caught', () => {
     assert.ok(s.messages.some((x) => /^ThreeTier-AP1: rule group \S+ \(names of A1 .*\) has priority 5000, after a general group/.test(x)), s.messages.join('\n'));
   });
 
+  test('(a) the proxy\'s name rules taken out of the firewall policy (the group still exists): ThreeTier-AP1 on the policy', () => {
+    const s = mutated((d) => {
+      const g = proxyGroup(d);
+      editTemplate(d, g.stack, (t) => {
+        const policy = resourcesOf(t, 'AWS::NetworkFirewall::FirewallPolicy')[0][1].Properties.FirewallPolicy;
+        policy.StatefulRuleGroupReferences = policy.StatefulRuleGroupReferences.filter((ref: any) => ref.ResourceArn['Fn::GetAtt']?.[0] !== g.id);
+      });
+    });
+    assert.ok(s.messages.some((x) => /^ThreeTier-AP1: rule group \S+ \(firewall rule group: from the proxy VPC only .*\) of crossing A1 is not in the firewall policy/.test(x)), s.messages.join('\n'));
+  });
+
   test('(b) the allowlist parameter has an extra name: ThreeTier-AP1', () => {
     const s = mutated((d) => {
       editTemplate(d, PROXY_STACK, (t) => {
