@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig, validateConfig } from '../config';
 import { alphaPrime as alphaPrimeInput } from '../config/models-shipped';
@@ -94,6 +97,36 @@ describe('α′: the inspecting proxy as deployed', () => {
     assert.ok(ud.includes('chmod 0600 /etc/squid/ssl/ca.key'));
     // The whole boot script is valid bash (bash -n parses it without running anything).
     execFileSync('bash', ['-n'], { input: ud });
+  });
+
+  test('the access-log shipper (run with stand-in squid and aws commands): ships every rotated log under the proxy\'s prefix, keeps and retries one whose upload failed', () => {
+    const d = freshAssembly('alpha-prime');
+    const script = between(userData(d), "cat > /usr/local/sbin/three-tier-proxy-ship-logs <<'SHIP'\n", '\nSHIP').replace(/\$\{AWS::AccountId\}/g, '123456789012');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'three-tier-ship-'));
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    const calls = path.join(dir, 'calls.log');
+    fs.writeFileSync(path.join(bin, 'squid'), `#!/bin/bash\necho "squid $*" >> ${calls}\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'aws'), `#!/bin/bash\necho "aws $*" >> ${calls}\n[ -z "$FAIL" ]\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'sleep'), '#!/bin/bash\n', { mode: 0o755 });
+    const log = path.join(dir, 'access.log');
+    const shipper = path.join(dir, 'ship.sh');
+    // The one change: the log path, so the script runs on a temporary file.
+    fs.writeFileSync(shipper, script.replace('log=/var/log/squid/access.log', `log=${log}`), { mode: 0o755 });
+    const run = (env: Record<string, string> = {}) => spawnSync('bash', [shipper], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env }, encoding: 'utf8' });
+    fs.writeFileSync(log, '2026-12-02T04:29:43.505Z 10.1.64.20 CONNECT login.microsoftonline.com:443 ...\n');
+    assert.equal(run({ FAIL: '1' }).status, 1, 'a failed upload fails the unit');
+    const pending = fs.readdirSync(dir).filter((f) => f.endsWith('.gz'));
+    assert.equal(pending.length, 1, 'a failed upload leaves the rotated file for the next run');
+    assert.ok(!fs.existsSync(log), 'the live log was rotated away');
+    assert.equal(run().status, 0);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.gz')), [], 'shipped and deleted on the next run');
+    const lines = fs.readFileSync(calls, 'utf8').trim().split('\n');
+    assert.equal(lines.filter((l) => l === 'squid -k rotate').length, 1, 'Squid reopens its log after the move');
+    const uploads = lines.filter((l) => l.startsWith('aws s3 cp'));
+    assert.equal(uploads.length, 2);
+    for (const u of uploads) assert.match(u, new RegExp(`^aws s3 cp --only-show-errors --region ap-northeast-1 \\S+\\.gz s3://alpha-prime-log-archive-123456789012-ap-northeast-1/proxy-access/${CODE}/[^/]+/\\d{8}T\\d{6}Z\\.log\\.gz$`));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('the endpoint service admits the municipality\'s account only, and the lgwan endpoint only the LGWAN terminal segments on the proxy port', () => {
