@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as net from 'node:net';
 import * as path from 'node:path';
+import { createLabCa } from '../lib/proxy/ca';
+import { validateProxyConfig } from '../lib/proxy/squid-config';
+import { accessLog, CERTGEN, freePort, newLogLines, RunningSquid, SQUID, startSquid } from './helpers/proxy';
+import { tmpDir } from './helpers/synth';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig, validateConfig } from '../config';
 import { alphaPrime as alphaPrimeInput } from '../config/models-shipped';
@@ -164,6 +169,82 @@ describe('α′: the inspecting proxy as deployed', () => {
     const closing = priorities.find(([id]: [string]) => id && hub.Resources[id].Properties!.RuleGroupName.endsWith('-proxy-closing'));
     const general = priorities.filter(([id]: [string]) => id !== g.id && id !== closing[0]).map(([, p]: [string, number]) => p);
     assert.ok(proxyPriority < closing[1] && closing[1] < Math.min(...general), JSON.stringify(priorities));
+  });
+});
+
+describe('α′: the municipality\'s squid.conf in Squid, behind a PROXY protocol sender standing in for the NLB', () => {
+  let root = '';
+  let squid: RunningSquid | undefined;
+  let port = 0;
+  let logFile = '';
+  const asRoot = process.getuid?.() === 0;
+
+  beforeAll(async () => {
+    assert.ok(fs.existsSync(SQUID) && fs.existsSync(CERTGEN), 'squid-openssl is not installed; run scripts/system-deps.sh');
+    root = tmpDir('alpha-prime-squid');
+    fs.chmodSync(root, 0o755);
+    port = await freePort();
+    const base = alphaPrimeProxyConfig(m);
+    const paths = { caCert: `${root}/pki/ca.pem`, caKey: `${root}/pki/ca.key`, certDb: `${root}/ssl_db`, accessLog: `${root}/logs/access.log`, cacheLog: `${root}/logs/cache.log`, pidFile: `${root}/logs/squid.pid`, coredumpDir: `${root}/logs`, allowedDomainsFile: `${root}/allowed-domains.txt` };
+    createLabCa({ dir: path.join(root, 'pki'), permittedNames: base.allowedDomains });
+    // The deployed config, on loopback: the sender of PROXY headers is 127.0.0.1 here, the proxy VPC's NLB in AWS.
+    const cfg = validateProxyConfig({ ...base, listen: { address: '127.0.0.1', port }, proxyProtocolFrom: ['127.0.0.1/32'], paths, effectiveUser: asRoot ? 'proxy' : os.userInfo().username, shutdownLifetimeSeconds: 0 });
+    assert.deepEqual(cfg.clients, m.terminals.lgwan!.officeCidrs);
+    const out = squidConfig(cfg);
+    fs.writeFileSync(path.join(root, 'squid.conf'), out.squidConf);
+    for (const f of out.files) fs.writeFileSync(f.path, f.content);
+    fs.mkdirSync(path.join(root, 'logs'));
+    execFileSync(CERTGEN, ['-c', '-s', paths.certDb, '-M', '4MB'], { stdio: 'pipe' });
+    fs.chmodSync(paths.certDb, 0o700);
+    if (asRoot) execFileSync('chown', ['-R', 'proxy:proxy', paths.certDb, path.join(root, 'logs')]);
+    logFile = paths.accessLog;
+    squid = await startSquid(path.join(root, 'squid.conf'), port);
+  }, 120_000);
+
+  afterAll(async () => {
+    await squid?.stop();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  /** A CONNECT, optionally after a PROXY protocol v1 header naming `source` as the client; resolves with what came back. */
+  function connect(authority: string, source?: string): Promise<{ data: string; error?: string }> {
+    return new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let data = '';
+      s.on('connect', () => s.write(`${source ? `PROXY TCP4 ${source} 127.0.0.1 40000 ${port}\r\n` : ''}CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      s.on('data', (d) => (data += d));
+      s.on('error', (e: NodeJS.ErrnoException) => resolve({ data, error: e.code ?? e.message }));
+      s.on('close', () => resolve({ data }));
+    });
+  }
+
+  test('a terminal of the office segment (from the header) is checked against the allowlist and logged by its own address', async () => {
+    const before = accessLog(logFile).length;
+    const r = await connect('paste.example.net:443', '192.168.20.5');
+    assert.ok(!r.data.startsWith('HTTP/1.1 200'), r.data);
+    const [line] = await newLogLines(logFile, before, 1);
+    assert.equal(line.client, '192.168.20.5');
+    assert.equal(line.refused, 'not-on-allowlist');
+  });
+
+  test('an address outside the LGWAN terminal segments (from the header) is refused as a client', async () => {
+    const before = accessLog(logFile).length;
+    const r = await connect(`${m.alphaPrime!.allowedDomains[0]}:443`, '10.9.9.9');
+    assert.ok(!r.data.startsWith('HTTP/1.1 200'), r.data);
+    const [line] = await newLogLines(logFile, before, 1);
+    assert.equal(line.client, '10.9.9.9');
+    assert.equal(line.squidStatus, 'TCP_DENIED');
+    assert.equal(line.refused, 'not-a-client');
+  });
+
+  test('a connection without the PROXY header is closed before any request is read', async () => {
+    const before = accessLog(logFile).length;
+    const r = await connect(`${m.alphaPrime!.allowedDomains[0]}:443`);
+    assert.equal(r.data, '', 'no answer at all');
+    // Squid never parsed a request: the CONNECT line was not a PROXY header, so the connection ended there.
+    const [line] = await newLogLines(logFile, before, 1);
+    assert.equal(line.method, '-');
+    assert.equal(line.url, 'error:transaction-end-before-headers');
   });
 });
 

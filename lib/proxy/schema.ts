@@ -173,6 +173,13 @@ export const proxyConfigSchema = z
       },
       { error: 'must be { address, port }, e.g. { address: "0.0.0.0", port: 3128 }' },
     ),
+    /**
+     * Optional: the load balancer in front of Squid that sends a PROXY protocol header (v1 or v2)
+     * with the terminal's address (an NLB behind PrivateLink). Squid then requires the header on
+     * its port, accepts it only from these addresses, and takes the client address from it: the
+     * `clients` check and the access log see the terminal, not the load balancer.
+     */
+    proxyProtocolFrom: z.array(cidr46, { error: 'must list the load balancer\'s networks (CIDRs), e.g. ["10.1.64.0/24"]' }).min(1, { error: 'must list at least one network, or leave proxyProtocolFrom out' }).optional(),
     /** Who may use the proxy: the LGWAN terminal segments (CIDRs). */
     clients: z.array(cidr46, { error: 'must list the client networks (CIDRs), e.g. ["10.20.0.0/16"]' }).min(1, { error: 'must list at least one client network, e.g. the LGWAN terminal segment "10.20.0.0/16"' }),
     /**

@@ -64,7 +64,8 @@ export function squidConfig(c: ProxyConfig): SquidFiles {
     '# trust through endpoint management. The CA key is read at start, before Squid drops root.',
     '# TLS 1.2 or later towards the terminals (tls-options, not tls-min-version: Squid 5.7 turns',
     '# the latter into an option list with an empty first entry and logs "Unknown TLS option").',
-    `http_port ${listen} ssl-bump tls-cert=${p.caCert} tls-key=${p.caKey} generate-host-certificates=on dynamic_cert_mem_cache_size=4MB tls-options=NO_SSLv3,NO_TLSv1,NO_TLSv1_1`,
+    ...(c.proxyProtocolFrom ? ['# require-proxy-header: every connection starts with a PROXY protocol header from the load', '# balancer, which carries the terminal\'s address (see proxy_protocol_access below).'] : []),
+    `http_port ${listen}${c.proxyProtocolFrom ? ' require-proxy-header' : ''} ssl-bump tls-cert=${p.caCert} tls-key=${p.caKey} generate-host-certificates=on dynamic_cert_mem_cache_size=4MB tls-options=NO_SSLv3,NO_TLSv1,NO_TLSv1_1`,
     '# The certificate generator of squid-openssl and its database of minted certificates.',
     `sslcrtd_program ${c.certgenProgram} -s ${p.certDb} -M 4MB`,
     'sslcrtd_children 5 startup=1 idle=1',
@@ -80,6 +81,15 @@ export function squidConfig(c: ProxyConfig): SquidFiles {
   );
 
   section('Who and where');
+  if (c.proxyProtocolFrom) {
+    L.push(
+      '# Only the load balancer may send a PROXY protocol header; the address in the header then',
+      '# stands for the terminal in every rule below and in the access log.',
+      ...c.proxyProtocolFrom.map((n) => `acl proxy_protocol_senders src ${n}`),
+      'proxy_protocol_access allow proxy_protocol_senders',
+      'proxy_protocol_access deny all',
+    );
+  }
   L.push(
     '# The LGWAN terminal segments that may use the proxy.',
     ...c.clients.map((n) => `acl lgwan_clients src ${n}`),

@@ -79,14 +79,18 @@ export function alphaPrimeMunicipalities(cfg: ThreeTierConfig): Municipality[] {
 
 /**
  * The proxy config of one α′ municipality, as the hosts run it: Squid listens on every address
- * of the host on the configured port; its clients are the proxy VPC itself (PrivateLink traffic
- * reaches the targets from the NLB's own addresses, and so do the NLB's health checks).
+ * of the host on the configured port. PrivateLink connections reach the hosts from the NLB's own
+ * addresses in the proxy VPC, so the NLB sends a PROXY protocol v2 header with the terminal's
+ * address, which Squid accepts only from the proxy VPC: its clients are the LGWAN terminals'
+ * office segments (the lgwan zone when none is configured), and the access log names the terminal.
  */
 export function alphaPrimeProxyConfig(m: Municipality): ProxyConfig {
   const ap = m.alphaPrime!;
+  const office = m.terminals.lgwan?.officeCidrs ?? [];
   return validateProxyConfig({
     listen: { address: '0.0.0.0', port: ap.port },
-    clients: [ap.proxyCidr!],
+    proxyProtocolFrom: [ap.proxyCidr!],
+    clients: office.length ? [...office] : [m.cidrs.lgwan],
     allowedDomains: [...ap.allowedDomains],
     tenantRestrictions: ap.tenantRestrictions,
     paths: { ...PROXY_PATHS },
@@ -301,6 +305,8 @@ export class InspectingProxy extends Construct {
       protocol: elbv2.Protocol.TCP,
       targets: [this.group],
       preserveClientIp: false,
+      // The terminal's address for Squid (its client check and access log): a PROXY protocol v2 header on every connection.
+      proxyProtocolV2: true,
       healthCheck: { protocol: elbv2.Protocol.TCP, interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 2 },
       deregistrationDelay: Duration.seconds(60),
     });
