@@ -78,6 +78,7 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
   }
   const crossingStacks = wireCrossings(app, cfg, zones);
   if (crossingStacks.simulatedLgwan) stacks.push(crossingStacks.simulatedLgwan);
+  stacks.push(...crossingStacks.models);
   const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
   // DNS is a channel: every allowlist zone of the intent gets its DNS Firewall (after the crossings, whose buckets it names).
   attachZoneDnsFirewalls(cfg, zones, intent);
