@@ -52,7 +52,7 @@ export class BetaScreenService extends Construct {
       vpcEndpointServiceLoadBalancers: [this.nlb],
       acceptanceRequired: false,
       // The municipality's own account only, never "*" (ThreeTier-PL1 checks it).
-      allowedPrincipals: [new iam.ArnPrincipal(`arn:${Aws.PARTITION}:iam::${Stack.of(this).account}:root`)],
+      allowedPrincipals: [new iam.ArnPrincipal(`arn:${Stack.of(this).partition}:iam::${Stack.of(this).account}:root`)],
     });
   }
 }

@@ -7,6 +7,7 @@ import { pickupOnlyFromFront } from './pickup-rule';
 import { screenBrokerCrossingFree } from './screen-rules';
 import { UPDATES_RULES } from './updates-rules';
 import { dnsFirewallFailClosed, noManagedDoors } from './channel-rules';
+import { crossingOfficeSecurityGroups, crossingSubnets } from './crossing-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -530,6 +531,8 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   ...UPDATES_RULES,
   dnsFirewallFailClosed,
   noManagedDoors,
+  crossingSubnets,
+  crossingOfficeSecurityGroups,
 ];
 
 export interface RuleFinding {
