@@ -65,7 +65,10 @@ describe('shipped configs match their intent', () => {
         assert.equal(row.reaches.internet, internetZone ? 'ok X7' : '-', `${row.zone}: internet only from the internet zone, through X7`);
         assert.notEqual(row.reaches['aws-apis'], '-', `${row.zone} reaches AWS APIs through its endpoints`);
         assert.equal(row.reaches['other municipalities'], '-');
-        assert.equal(row.reaches['same municipality'], row.zone.startsWith('lgwan@') ? 'ok X1' : '-', `${row.zone}: only lgwan reaches another tier, by X1 screen transfer`);
+        // Another tier only by the crossings the intent lists between them: X1 (lgwan → internet), and under β B1 (internet → lgwan).
+        const [zone, code] = row.zone.split('@');
+        const tiers = readIntent(s.outdir).crossings.filter((c) => c.from === zone && c.municipality === code && ['mynumber', 'lgwan', 'internet', 'transfer'].includes(c.to));
+        assert.equal(row.reaches['same municipality'], tiers.length ? `ok ${tiers.map((c) => c.id).join(',')}` : '-', `${row.zone}: another tier only by ${tiers.map((c) => c.id).join(', ') || 'nothing'}`);
         assert.equal(row.reaches['security cloud'], internetZone ? 'ok X7' : '-');
         assert.equal(row.reaches.external, '-');
       }
