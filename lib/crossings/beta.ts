@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Aws, Duration, Stack, StackProps, Tags, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_iam as iam, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, StackProps, Tags, aws_ec2 as ec2, aws_elasticloadbalancingv2 as elbv2, aws_elasticloadbalancingv2_targets as elbv2Targets, aws_iam as iam, aws_s3 as s3 } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { movedSystemCidrs } from '../../config/subnet-plan';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
@@ -21,7 +21,11 @@ import { SUBNET_GROUPS } from '../network/zone-vpc';
  * tier (crossing B2): each gets its own subnets, security group and flow logs.
  */
 
-/** One LGWAN system's screen-transfer port exposed to the internet tier (provider side, in the lgwan zone stack). */
+/**
+ * One LGWAN system's screen-transfer port exposed to the internet tier (provider side, in the lgwan zone
+ * stack). The system's host is the municipality's own, outside this app: it must admit its port (and the
+ * TCP health check) from the lgwan workload subnets, where the NLB's addresses are.
+ */
 export class BetaScreenService extends Construct {
   readonly nlb: elbv2.NetworkLoadBalancer;
   readonly service: ec2.VpcEndpointService;
@@ -37,14 +41,15 @@ export class BetaScreenService extends Construct {
       deletionProtection: true,
     });
     Tags.of(this.nlb).add(ROLE_TAG, 'screen-transfer-provider');
-    const noLogs = `NLB access logs are written only for TLS listeners; the screen protocol of ${system.name} runs its own TLS end to end on this one TCP listener, and the lgwan VPC flow logs record every connection.`;
+    const noLogs = `NLB access logs are written only for TLS listeners; the screen protocol of ${system.name} (RDP, DCV) carries its own encryption end to end on this one TCP listener, and the lgwan VPC flow logs record every connection.`;
     acknowledge(this.nlb.node.defaultChild!, 'AwsSolutions-ELB2', noLogs);
     acknowledge(this.nlb.node.defaultChild!, controlTower('elbv2_logging_enabled_check'), noLogs);
     // The one listener: the system's screen-transfer port, to the system's host only (an IP target inside the lgwan zone).
     this.nlb.addListener('Screen', { port: system.port, protocol: elbv2.Protocol.TCP }).addTargets('Host', {
       port: system.port,
       protocol: elbv2.Protocol.TCP,
-      targets: [new IpTargetInVpc(system.address, system.port)],
+      // An address inside the lgwan VPC: no availabilityZone ("all" is only for addresses outside it).
+      targets: [new elbv2Targets.IpTarget(system.address, system.port)],
       healthCheck: { protocol: elbv2.Protocol.TCP, port: String(system.port), interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 2 },
       deregistrationDelay: Duration.seconds(30),
     });
@@ -54,17 +59,6 @@ export class BetaScreenService extends Construct {
       // The municipality's own account only, never "*" (ThreeTier-PL1 checks it).
       allowedPrincipals: [new iam.ArnPrincipal(`arn:${Stack.of(this).partition}:iam::${Stack.of(this).account}:root`)],
     });
-  }
-}
-
-/** An IP target inside the load balancer's VPC (no availabilityZone: "all" is only for addresses outside it). */
-class IpTargetInVpc implements elbv2.INetworkLoadBalancerTarget {
-  constructor(
-    private readonly address: string,
-    private readonly port: number,
-  ) {}
-  attachToNetworkTargetGroup(): elbv2.LoadBalancerTargetProps {
-    return { targetType: elbv2.TargetType.IP, targetJson: { id: this.address, port: this.port } };
   }
 }
 
@@ -85,6 +79,8 @@ export class BetaScreenEndpoint extends Construct {
     this.endpoint = new ec2.InterfaceVpcEndpoint(this, 'Endpoint', {
       vpc: props.vpc,
       service: new ec2.InterfaceVpcEndpointService(props.serviceName, system.port),
+      // Workload subnets: their route tables carry the routes to the office segments (over the tier's VPN); the
+      // endpoints subnets have none, so answers to the terminals would have no way back.
       subnets: { subnetGroupName: SUBNET_GROUPS.workload },
       privateDnsEnabled: false,
       open: false,
