@@ -142,6 +142,14 @@ describe('β: crossing B1, screen transfer from the internet tier into lgwan', (
     expectCaught(d, ['ThreeTier-PL1'], [], [/PL1 .*allowed principals of the endpoint service into lgwan include "\*"/]);
   });
 
+  test('(c\') the lgwan NLB forwards past lgwan: its IP target moved to an LGWAN-network address (the mail peer, reachable over the zone\'s VPN)', () => {
+    const d = freshAssembly('beta');
+    editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      provider(t).groups[0][1].Properties.Targets = [{ Id: '172.20.2.25', Port: 3389, AvailabilityZone: 'all' }];
+    });
+    expectCaught(d, ['ThreeTier-PL1'], [], [/PL1 .*target group \S+ sends the crossing to 172\.20\.2\.25, outside the lgwan zone \(10\.1\.16\.0\/20\)/]);
+  });
+
   test('(a) on pilot (model α, no B1): the same NLB in lgwan with a listener on 445 and an endpoint to it from internet is caught', () => {
     const beta = freshAssembly('beta');
     const source = readTemplate(beta, zoneStack(beta, CODE, 'lgwan'));

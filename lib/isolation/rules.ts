@@ -312,13 +312,13 @@ const crossingBucketPinned: IsolationRule = {
  * lgwan, except a privatelink crossing the intent lists into that zone (β's B1). Data, not model
  * names: such an endpoint service is accepted only when a crossing with mechanism privatelink and
  * `to` = its zone (same municipality) names it in enforcedBy, its load balancers listen only on
- * the crossing's ports, and its allowed principals are not "*".
+ * the crossing's ports and forward only to addresses inside the zone, and its allowed principals are not "*".
  */
 const privateLinkDirection: IsolationRule = {
   id: 'ThreeTier-PL1',
   info: 'A VPC endpoint service (PrivateLink provider) sits in mynumber or lgwan without a privatelink crossing of the intent that lists it, its ports and its principals.',
   explanation:
-    'DESIGN section 3: no connection is ever initiated into mynumber or lgwan from internet or transfer, except the privatelink crossings the intent lists. PrivateLink connections run from consumer to provider, so providers (endpoint services and their load balancers) belong in the less trusted zone, e.g. the screen-transfer service in internet, consumed from lgwan. A provider in mynumber or lgwan is a door into it: it is accepted only when a privatelink crossing into that zone lists the endpoint service, its load balancers listen on the crossing\'s ports only, and its allowed principals are not "*".',
+    'DESIGN section 3: no connection is ever initiated into mynumber or lgwan from internet or transfer, except the privatelink crossings the intent lists. PrivateLink connections run from consumer to provider, so providers (endpoint services and their load balancers) belong in the less trusted zone, e.g. the screen-transfer service in internet, consumed from lgwan. A provider in mynumber or lgwan is a door into it: it is accepted only when a privatelink crossing into that zone lists the endpoint service, its load balancers listen on the crossing\'s ports only and forward only to addresses inside that zone, and its allowed principals are not "*".',
   types: ['AWS::EC2::VPCEndpointService'],
   check(r, ctx) {
     const lbs = [...asList(r.props.NetworkLoadBalancerArns), ...asList(r.props.GatewayLoadBalancerArns)].map((a) => ctx.model.refTo(r.stack, a)).filter((x): x is ResourceRef => !!x);
@@ -341,6 +341,21 @@ const privateLinkDirection: IsolationRule = {
         for (const l of ctx.model.ofType('AWS::ElasticLoadBalancingV2::Listener').filter((x) => ctx.model.refTo(x.stack, x.props.LoadBalancerArn) === lb)) {
           const port = Number(l.resolved.Port);
           if (!crossing.ports.includes(port)) out.push(`load balancer ${lb.logicalId} listens on ${Number.isFinite(port) ? port : JSON.stringify(l.resolved.Port)} (listener ${l.logicalId}), which crossing ${crossing.id} into ${z.zone} does not list (its ports: ${crossing.ports.join(', ')})`);
+        }
+      }
+      // The targets: addresses inside the zone itself. An IP target may be any routable address (the LGWAN
+      // network over the zone's VPN, a peered VPC): the crossing would then lead past the zone.
+      const own = ctx.zones.zoneVpcs().filter((v) => v.zone === z.zone && v.municipality === z.municipality).flatMap((v) => v.cidrs);
+      const groups = ctx.model
+        .ofType('AWS::ElasticLoadBalancingV2::Listener')
+        .filter((x) => lbs.includes(ctx.model.refTo(x.stack, x.props.LoadBalancerArn) as ResourceRef))
+        .flatMap((l) => asList(l.props.DefaultActions).flatMap((a: Json) => [a?.TargetGroupArn, ...asList(a?.ForwardConfig?.TargetGroups).map((t: Json) => t?.TargetGroupArn)]).map((g: Json) => ctx.model.refTo(l.stack, g)))
+        .filter((g): g is ResourceRef => !!g);
+      for (const g of new Set(groups)) {
+        for (const t of asList(g.resolved.Targets)) {
+          const id = String(t?.Id ?? '');
+          if (String(g.resolved.TargetType) !== 'ip' || !/^\d+\.\d+\.\d+\.\d+$/.test(id)) continue; // instance targets sit in the zone's own subnets
+          if (t?.AvailabilityZone === 'all' || !cidrInside(`${id}/32`, own)) out.push(`target group ${g.logicalId} sends the crossing to ${id}, outside the ${z.zone} zone (${own.join(', ')}): the crossing would lead past ${z.zone}`);
         }
       }
       for (const p of ctx.model.ofType('AWS::EC2::VPCEndpointServicePermissions').filter((x) => ctx.model.refTo(x.stack, x.props.ServiceId) === r)) {
