@@ -212,6 +212,21 @@ describe('β′: crossing B2, business systems moved into the internet tier', ()
     });
   });
 
+  test('the moved systems\' subnets lie inside the internet CIDR and overlap none of the VPC\'s other subnets (as the VPC allocated them)', () => {
+    const range = (c: string): [number, number] => {
+      const [ip, bits] = c.split('/');
+      const start = ip.split('.').reduce((a, x) => a * 256 + Number(x), 0);
+      return [start, start + 2 ** (32 - Number(bits)) - 1];
+    };
+    const cidrs = of(internet, 'AWS::EC2::Subnet').map(([id, r]) => [id, range(r.Properties.CidrBlock)] as const);
+    const [vpcStart, vpcEnd] = range('10.1.32.0/20');
+    for (const [id, [a, b]] of cidrs) {
+      assert.ok(a >= vpcStart && b <= vpcEnd, id);
+      for (const [other, [c, d]] of cidrs) if (other !== id) assert.ok(b < c || d < a, `${id} overlaps ${other}`);
+    }
+    assert.equal(cidrs.length, 3 * azs.length + moved.length * azs.length);
+  });
+
   test('the unmodified assembly checks clean (exit 0); mynumber has nothing of the moved systems', () => {
     const d = freshAssembly('beta-prime');
     assert.deepEqual(summary(check(d)), { rules: [], analyzer: [] });
