@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { lgCodeProblem } from './codes';
 import { Cidr, isRfc1918, overlaps, parseCidr } from './cidr';
 import { screenSignInSchema } from './screen-sign-in';
-import { subnetPlan } from './subnet-plan';
+import { MOVED_SYSTEM_MASK, movedSystemCidrs, subnetPlan } from './subnet-plan';
 import { pickupProblems, pickupSchema, secretRef } from './pickup-schema';
 import { channelHosts, updatesSchema } from './updates';
 import { modelProblems, modelSchema, modelSections } from './models';
@@ -451,6 +451,13 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
         const plan = subnetPlan(parsed.prefix, azCount, zone);
         if (plan.needed > plan.available) {
           issue(ctx, [...base, 'cidrs', zone], `"${m.cidrs[zone]}" is too small for ${azCount} availability zones (the subnets need ${plan.needed} addresses, the /${parsed.prefix} has ${plan.available}); use a /${parsed.prefix - 1} or larger, or fewer AZs`);
+        } else if (zone === 'internet' && m.betaPrime) {
+          // β′: each moved system takes a /26 per AZ from the space after the plan's subnets.
+          const n = m.betaPrime.movedSystems.length;
+          const moved = movedSystemCidrs(m.cidrs.internet, azCount, n);
+          if (!moved.fits) {
+            issue(ctx, [...base, 'cidrs', 'internet'], `"${m.cidrs.internet}" is too small for the ${n} systems in betaPrime.movedSystems (each takes a /${MOVED_SYSTEM_MASK} per availability zone after the zone's own subnets: ${moved.needed} addresses, the /${parsed.prefix} has ${moved.available}); use a /${parsed.prefix - 1} or larger, or move fewer systems`);
+          }
         }
       }
     }

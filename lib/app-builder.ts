@@ -99,6 +99,7 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     new ProxyConsumer(lgwan, 'AlphaPrimeProxy', { vpc: lgwan.zoneVpc.vpc, serviceName: proxy.proxy.service.vpcEndpointServiceName, port: m.alphaPrime!.port, officeCidrs: m.terminals.lgwan?.officeCidrs ?? [] });
   }
   if (crossingStacks.simulatedLgwan) stacks.push(crossingStacks.simulatedLgwan);
+  stacks.push(...crossingStacks.models);
   const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
   // DNS is a channel: every allowlist zone of the intent gets its DNS Firewall (after the crossings, whose buckets it names).
   attachZoneDnsFirewalls(cfg, zones, intent);

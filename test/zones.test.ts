@@ -2,7 +2,7 @@ import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { ISOLATED_ZONES, SHIPPED_CONFIGS, ZONES } from '../config';
 import { awsManagedRepositoryBuckets } from '../lib/network/endpoint-policies';
-import { zoneStackName, securityCloudStackName, logArchiveBucketName } from '../lib/core/naming';
+import { internetScreenStackName, zoneStackName, securityCloudStackName, logArchiveBucketName } from '../lib/core/naming';
 import { CfnTemplate, resources, synthShipped, tagValue } from './helpers/synth';
 import { zoneRuleViolations } from './helpers/zone-rules';
 import { alphaPrimeMunicipalities } from '../lib/security-cloud/proxy';
@@ -19,11 +19,12 @@ for (const name of Object.keys(SHIPPED_CONFIGS)) {
     const s = synthShipped(name);
     const cfg = s.config;
 
-    test('one stack per municipality and zone, named <Config>-<Municipality>-<Zone>, plus the log archive and the security cloud', () => {
+    test('one stack per municipality and zone, named <Config>-<Municipality>-<Zone>, plus the log archive and the security cloud (and, under β, each municipality\'s <Config>-<Municipality>-InternetScreen)', () => {
       const simulated = cfg.municipalities.some((m) => m.specificCommunications?.lgwanConnection.type === 'simulated') ? [`${cfg.name[0].toUpperCase()}${cfg.name.slice(1)}-LgwanNetwork-Simulated`] : [];
-      // α′: each municipality's inspecting proxy in a security-cloud stack of its own.
+      // α′: each municipality's inspecting proxy in a security-cloud stack of its own; β: each municipality's InternetScreen stack.
       const proxies = alphaPrimeMunicipalities(cfg).map((m) => securityCloudStackName(cfg.name, `Proxy${m.code}`));
-      const expected = [...simulated, securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...proxies, ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
+      const screen = cfg.municipalities.filter((m) => m.beta).map((m) => internetScreenStackName(zoneStackName(cfg.name, m.code, 'internet')));
+      const expected = [...simulated, ...screen, securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...proxies, ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
       assert.deepEqual([...s.templates.keys()].sort(), expected.sort());
     });
 

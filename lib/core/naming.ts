@@ -33,3 +33,11 @@ export function accessLogsBucketName(configName: string, account: string, region
 export function updatesBucketName(configName: string, code: string, account: string, region: string): string {
   return `${configName}-${code}-updates-${account}-${region}`;
 }
+
+/**
+ * β / β′: the stack of the internet-side endpoints of crossing B1, next to the municipality's internet
+ * zone stack (`<Config>-<Code>-InternetScreen`; lib/crossings/beta.ts says why it is a stack of its own).
+ */
+export function internetScreenStackName(internetZoneStack: string): string {
+  return `${internetZoneStack}Screen`;
+}

@@ -24,6 +24,7 @@ export interface ConnectionLeg {
  */
 export class ZoneConnections extends Construct {
   readonly vgw?: ec2.CfnVPNGateway;
+  readonly vgwAttachment?: ec2.CfnVPCGatewayAttachment;
 
   constructor(scope: Construct, id: string, props: { config: ThreeTierConfig; code: string; zone: string; vpc: ec2.Vpc; legs: ConnectionLeg[] }) {
     super(scope, id);
@@ -32,6 +33,7 @@ export class ZoneConnections extends Construct {
     this.vgw = new ec2.CfnVPNGateway(this, 'Vgw', { type: 'ipsec.1', tags: [{ key: 'Name', value: `${props.config.name}-${props.code}-${props.zone}` }] });
     Tags.of(this.vgw).add(ROLE_TAG, [...new Set(legs.map((l) => l.role))].join('+'));
     const attach = new ec2.CfnVPCGatewayAttachment(this, 'VgwAttachment', { vpcId: props.vpc.vpcId, vpnGatewayId: this.vgw.ref });
+    this.vgwAttachment = attach;
     legs.forEach((leg, i) => {
       if (leg.connection.type === 'vpn') {
         const cgw = new ec2.CfnCustomerGateway(this, `Cgw${i}`, { type: 'ipsec.1', ipAddress: leg.connection.customerGatewayIp, bgpAsn: leg.connection.bgpAsn, tags: [{ key: 'Name', value: `${props.code}-${props.zone}-${leg.role}` }] });

@@ -1,4 +1,4 @@
-import { App, Aws, aws_appstream as appstream, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { App, Aws, Stack, aws_appstream as appstream, aws_ec2 as ec2 } from 'aws-cdk-lib';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { pascal } from '../core/naming';
 import type { ZoneStack } from '../network/zone-stack';
@@ -14,9 +14,12 @@ import { Probe } from './probes';
 import { AppStreamConsumer, AppStreamProvider, SbcConsumer, SbcProvider } from './screen-transfer';
 import { ScreenBroker } from './screen-broker';
 import { SimulatedLgwanStack } from './simulated-lgwan';
+import { wireBeta } from './beta';
 
 export interface CrossingStacks {
   readonly simulatedLgwan?: SimulatedLgwanStack;
+  /** Stacks the models add (β: the internet-side endpoints of B1). */
+  readonly models: Stack[];
 }
 
 /** Every AppStream user setting disabled: the mynumber streaming option exports nothing at all. */
@@ -64,6 +67,7 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     });
   }
 
+  const models: Stack[] = [];
   for (const m of cfg.municipalities) {
     const z = zones.get(m.code)!;
     const mynumber = z.get('mynumber')!;
@@ -84,6 +88,7 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
     }
 
     // Terminal landing per tier, and 特定通信 on mynumber's connection.
+    let internetConnections: ZoneConnections | undefined;
     for (const [zone, stack] of [['mynumber', mynumber], ['lgwan', lgwan], ['internet', internet]] as const) {
       const legs: ConnectionLeg[] = [];
       const t = m.terminals[zone];
@@ -91,8 +96,11 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
       const sc = m.specificCommunications;
       if (sc && zone === 'mynumber') legs.push({ role: 'lgwan-network', connection: sc.lgwanConnection, routes: specificRoutes(m) });
       if (sc?.mailPeer && zone === 'lgwan') legs.push({ role: 'lgwan-network', connection: sc.lgwanConnection, routes: [`${sc.mailPeer}/32`] });
-      new ZoneConnections(stack, 'Connections', { config: cfg, code: m.code, zone, vpc: stack.zoneVpc.vpc, legs });
+      const connections = new ZoneConnections(stack, 'Connections', { config: cfg, code: m.code, zone, vpc: stack.zoneVpc.vpc, legs });
+      if (zone === 'internet') internetConnections = connections;
     }
+    // Models β and β′: B1 (internet-tier terminals → LGWAN systems by screen transfer) and B2 (systems moved into internet).
+    models.push(...wireBeta(app, cfg, m, { lgwan, internet }, internetConnections));
     specificCommunicationsSg(mynumber, m, mynumber.zoneVpc.vpc);
     if (m.terminals.mynumber?.streaming) mynumberStreaming(m, mynumber, cfg);
     if (simulatedLgwan && m.specificCommunications?.lgwanConnection.type === 'simulated') peerWithSimulatedLgwan(m, mynumber, lgwan, simulatedLgwan);
@@ -131,7 +139,7 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
       }
     }
   }
-  return { simulatedLgwan };
+  return { simulatedLgwan, models };
 }
 
 /** The mynumber streaming option: AppStream with every data transfer disabled, streamed only through mynumber's endpoint. */

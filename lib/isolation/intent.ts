@@ -7,6 +7,7 @@ import { updatesCrossings } from './updates-intent';
 import { zoneDnsNames } from './dns-names';
 import { configModelLabel, intentModels } from './models';
 import { alphaPrimeCrossings, alphaPrimeZones } from './model-alpha-prime';
+import { betaCrossings } from './model-beta';
 
 /**
  * The isolation intent: every zone and every permitted crossing of DESIGN
@@ -155,7 +156,7 @@ export const INTERFACE_ENDPOINT_SERVICES = ['ssm', 'ssmmessages', 'ec2messages',
 
 export const DESIGN_RULES = [
   'Anything not listed in crossings is forbidden.',
-  'No connection is ever initiated into mynumber or lgwan from internet or transfer.',
+  'No connection is ever initiated into mynumber or lgwan from internet or transfer, except the privatelink crossings the intent lists (to exactly their endpoint services, load balancer ports and principals).',
   'No route between zone VPCs: no peering, no shared Transit Gateway route table between tiers, no route to another tier\'s CIDR.',
   'Tenants of a security cloud cannot reach each other.',
   'Every byte between a municipality and the internet crosses the firewall, in both directions.',
@@ -264,7 +265,8 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     if (m.mail) crossings.push(...mailCrossings(m, stackName, hubStack));
     crossings.push(...updatesCrossings(cfg, m, stackName, hubStack));
   }
-  for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName));
+  // The models' crossings after TL: a route to an office segment is reported as the tier's terminal landing first.
+  for (const m of cfg.municipalities) crossings.push(...terminalAndLgwanCrossings(cfg, m, stackName), ...betaCrossings(cfg, m, stackName));
   crossings.push(...alphaPrimeCrossings(cfg, stackName, hubStack));
   zones.push({ zone: 'security-cloud', cidr: cfg.securityCloud.cidr, isolated: false, dns: { policy: 'public' } });
   crossings.push({

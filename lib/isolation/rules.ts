@@ -8,6 +8,7 @@ import { screenBrokerCrossingFree } from './screen-rules';
 import { UPDATES_RULES } from './updates-rules';
 import { dnsFirewallFailClosed, noManagedDoors } from './channel-rules';
 import { fqdnCrossingsEnforced } from './fqdn-rules';
+import { crossingOfficeSecurityGroups, crossingSubnets } from './crossing-rules';
 
 /**
  * The per-resource rules of DESIGN section 3 (the "ThreeTier" pack). Each is
@@ -307,19 +308,60 @@ const crossingBucketPinned: IsolationRule = {
   },
 };
 
-/** PL1: PrivateLink providers live in the less trusted zone, so nothing initiates into mynumber or lgwan. */
+/**
+ * PL1: PrivateLink providers live in the less trusted zone, so nothing initiates into mynumber or
+ * lgwan, except a privatelink crossing the intent lists into that zone (β's B1). Data, not model
+ * names: such an endpoint service is accepted only when a crossing with mechanism privatelink and
+ * `to` = its zone (same municipality) names it in enforcedBy, its load balancers listen only on
+ * the crossing's ports and forward only to addresses inside the zone, and its allowed principals are not "*".
+ */
 const privateLinkDirection: IsolationRule = {
   id: 'ThreeTier-PL1',
-  info: 'A VPC endpoint service (PrivateLink provider) sits in mynumber or lgwan.',
-  explanation: 'DESIGN section 3: no connection is ever initiated into mynumber or lgwan from internet or transfer. PrivateLink connections run from consumer to provider, so providers (endpoint services and their load balancers) belong in the less trusted zone, e.g. the screen-transfer service in internet, consumed from lgwan.',
+  info: 'A VPC endpoint service (PrivateLink provider) sits in mynumber or lgwan without a privatelink crossing of the intent that lists it, its ports and its principals.',
+  explanation:
+    'DESIGN section 3: no connection is ever initiated into mynumber or lgwan from internet or transfer, except the privatelink crossings the intent lists. PrivateLink connections run from consumer to provider, so providers (endpoint services and their load balancers) belong in the less trusted zone, e.g. the screen-transfer service in internet, consumed from lgwan. A provider in mynumber or lgwan is a door into it: it is accepted only when a privatelink crossing into that zone lists the endpoint service, its load balancers listen on the crossing\'s ports only and forward only to addresses inside that zone, and its allowed principals are not "*".',
   types: ['AWS::EC2::VPCEndpointService'],
   check(r, ctx) {
     const lbs = [...asList(r.props.NetworkLoadBalancerArns), ...asList(r.props.GatewayLoadBalancerArns)].map((a) => ctx.model.refTo(r.stack, a)).filter((x): x is ResourceRef => !!x);
     const out: string[] = [];
+    const zones = new Map<string, { zone: string; municipality?: string }>();
     for (const lb of lbs) {
       const subnet = ctx.model.refTo(lb.stack, asList(lb.props.Subnets)[0] ?? asList(lb.props.SubnetMappings)[0]?.SubnetId);
-      const z = subnet ? ctx.zones.zoneOf(subnet).zone : undefined;
-      if (z === 'mynumber' || z === 'lgwan') out.push(`endpoint service provided from the ${z} zone`);
+      const z = subnet ? ctx.zones.zoneOf(subnet) : undefined;
+      if (z?.zone === 'mynumber' || z?.zone === 'lgwan') zones.set(`${z.zone}@${z.municipality ?? ''}`, { zone: z.zone, municipality: z.municipality });
+    }
+    for (const z of zones.values()) {
+      const crossing = (ctx.intent?.crossings ?? []).find(
+        (c) => c.mechanism === 'privatelink' && c.to === z.zone && (!c.municipality || c.municipality === z.municipality) && c.enforcedBy.some((e) => e.stack === r.stack && e.logicalId === r.logicalId),
+      );
+      if (!crossing) {
+        out.push(`endpoint service provided from the ${z.zone} zone${z.municipality ? ` of ${z.municipality}` : ''}, which no privatelink crossing of the intent lists: connections would be initiated into ${z.zone}`);
+        continue;
+      }
+      for (const lb of lbs) {
+        for (const l of ctx.model.ofType('AWS::ElasticLoadBalancingV2::Listener').filter((x) => ctx.model.refTo(x.stack, x.props.LoadBalancerArn) === lb)) {
+          const port = Number(l.resolved.Port);
+          if (!crossing.ports.includes(port)) out.push(`load balancer ${lb.logicalId} listens on ${Number.isFinite(port) ? port : JSON.stringify(l.resolved.Port)} (listener ${l.logicalId}), which crossing ${crossing.id} into ${z.zone} does not list (its ports: ${crossing.ports.join(', ')})`);
+        }
+      }
+      // The targets: addresses inside the zone itself. An IP target may be any routable address (the LGWAN
+      // network over the zone's VPN, a peered VPC): the crossing would then lead past the zone.
+      const own = ctx.zones.zoneVpcs().filter((v) => v.zone === z.zone && v.municipality === z.municipality).flatMap((v) => v.cidrs);
+      const groups = ctx.model
+        .ofType('AWS::ElasticLoadBalancingV2::Listener')
+        .filter((x) => lbs.includes(ctx.model.refTo(x.stack, x.props.LoadBalancerArn) as ResourceRef))
+        .flatMap((l) => asList(l.props.DefaultActions).flatMap((a: Json) => [a?.TargetGroupArn, ...asList(a?.ForwardConfig?.TargetGroups).map((t: Json) => t?.TargetGroupArn)]).map((g: Json) => ctx.model.refTo(l.stack, g)))
+        .filter((g): g is ResourceRef => !!g);
+      for (const g of new Set(groups)) {
+        for (const t of asList(g.resolved.Targets)) {
+          const id = String(t?.Id ?? '');
+          if (String(g.resolved.TargetType) !== 'ip' || !/^\d+\.\d+\.\d+\.\d+$/.test(id)) continue; // instance targets sit in the zone's own subnets
+          if (t?.AvailabilityZone === 'all' || !cidrInside(`${id}/32`, own)) out.push(`target group ${g.logicalId} sends the crossing to ${id}, outside the ${z.zone} zone (${own.join(', ')}): the crossing would lead past ${z.zone}`);
+        }
+      }
+      for (const p of ctx.model.ofType('AWS::EC2::VPCEndpointServicePermissions').filter((x) => ctx.model.refTo(x.stack, x.props.ServiceId) === r)) {
+        if (asList(p.resolved.AllowedPrincipals).some((a: Json) => a === '*')) out.push(`allowed principals of the endpoint service into ${z.zone} include "*" (${p.logicalId}): any AWS account could connect; name this account`);
+      }
     }
     return out;
   },
@@ -506,6 +548,8 @@ export const ISOLATION_RULES: readonly IsolationRule[] = [
   dnsFirewallFailClosed,
   noManagedDoors,
   fqdnCrossingsEnforced,
+  crossingSubnets,
+  crossingOfficeSecurityGroups,
 ];
 
 export interface RuleFinding {

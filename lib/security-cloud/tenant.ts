@@ -24,11 +24,14 @@ export interface TenantAttachmentProps {
  */
 export class TenantAttachment extends Construct {
   readonly attachment?: ec2.CfnTransitGatewayVpcAttachment;
+  /** The Transit Gateway every workload subnet's default route points to (undefined until attached). */
+  readonly transitGatewayId?: string;
 
   constructor(scope: Construct, id: string, props: TenantAttachmentProps) {
     super(scope, id);
     const { config: cfg, municipality: m, vpc, hub } = props;
     const tgwId = hub ? hub.hub.tgw.ref : cfg.securityCloud.transitGatewayId;
+    this.transitGatewayId = tgwId;
     if (!tgwId) {
       Annotations.of(this).addWarningV2(
         'three-tier:not-attached',
