@@ -123,7 +123,7 @@ export const modelSections = {
   betaPrime: betaPrimeSchema.optional(),
 };
 
-type Sections = { model?: NetworkModel; alphaPrime?: z.output<typeof alphaPrimeSchema>; beta?: z.output<typeof betaSchema>; betaPrime?: z.output<typeof betaPrimeSchema>; cidrs: { lgwan: string } };
+type Sections = { model?: NetworkModel; alphaPrime?: z.output<typeof alphaPrimeSchema>; beta?: z.output<typeof betaSchema>; betaPrime?: z.output<typeof betaPrimeSchema>; cidrs: { lgwan: string }; terminals?: { internet?: unknown } };
 
 const NEEDS: Record<NetworkModel, readonly ('alphaPrime' | 'beta' | 'betaPrime')[]> = {
   alpha: [],
@@ -154,6 +154,9 @@ export function modelProblems(configModel: NetworkModel, m: Sections): { path: (
     for (const p of tenantRestrictionProblems(valid, m.alphaPrime.tenantRestrictions)) out.push({ path: ['alphaPrime', ...p.path], message: p.message });
     if (m.alphaPrime.proxyCidr === undefined) out.push({ path: ['alphaPrime', 'proxyCidr'], message: 'is missing; add it: a private /24 for the inspecting proxy\'s VPC in the security cloud, outside every zone, office segment and securityCloud.cidr (e.g. "10.1.64.0/24")' });
     if (m.alphaPrime.minHosts > m.alphaPrime.maxHosts) out.push({ path: ['alphaPrime', 'minHosts'], message: `is ${m.alphaPrime.minHosts} but maxHosts is ${m.alphaPrime.maxHosts}; minHosts must not exceed maxHosts` });
+  }
+  if (m.beta && !m.terminals?.internet) {
+    out.push({ path: ['terminals', 'internet'], message: `is required for model "${model}": the staff terminals sit in the internet tier, and the screen-transfer endpoints (B1) admit only their office segments; give { officeCidrs, connection }` });
   }
   if (m.beta) {
     const lgwan = parseCidr(m.cidrs.lgwan);

@@ -43,7 +43,7 @@ describe('the model of each municipality is data in the intent', () => {
     }
   });
   test('a config with several models says so, and lists each municipality\'s model', () => {
-    const second = { ...beta.municipalities[0], code: '131024', name: '中央区', nameEn: 'Chuo', lgwanMailDomains: ['city.chuo.lg.jp'], cidrs: { mynumber: '10.2.0.0/20', lgwan: '10.2.16.0/20', internet: '10.2.32.0/20', transfer: '10.2.48.0/20' }, mail: undefined, pickup: undefined, specificCommunications: undefined, dnsAllow: {}, terminals: {}, beta: { screenSystems: [{ name: 'records', address: '10.2.16.40', port: 3389 }], edr: { product: 'EDR', agent: 'agent 1' } } };
+    const second = { ...beta.municipalities[0], code: '131024', name: '中央区', nameEn: 'Chuo', lgwanMailDomains: ['city.chuo.lg.jp'], cidrs: { mynumber: '10.2.0.0/20', lgwan: '10.2.16.0/20', internet: '10.2.32.0/20', transfer: '10.2.48.0/20' }, mail: undefined, pickup: undefined, specificCommunications: undefined, dnsAllow: {}, terminals: { internet: { officeCidrs: ['192.168.31.0/24'], connection: { type: 'vpn' as const, customerGatewayIp: '192.0.2.31', bgpAsn: 65031 } } }, beta: { screenSystems: [{ name: 'records', address: '10.2.16.40', port: 3389 }], edr: { product: 'EDR', agent: 'agent 1' } } };
     const cfg = validateConfig({ ...pilot, name: 'mixed', municipalities: [pilot.municipalities[0], second] }, 'mixed');
     const i = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloudStackName(cfg.name, cfg.securityCloud.name));
     assert.equal(i.model, 'mixed (α, β)');

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkAssembly, IsolationReport } from '../isolation/check';
-import { Crossing, IsolationIntent } from '../isolation/intent';
+import { Crossing, CrossingId, IsolationIntent } from '../isolation/intent';
+import { MODEL_CROSSINGS } from '../isolation/models';
 import { CloudModel, readAssembly } from '../isolation/model';
 import { ISOLATION_RULES } from '../isolation/rules';
 import { AcknowledgementRecord, acknowledgementsMarkdown, collectAcknowledgements } from './acknowledgements';
@@ -39,6 +40,7 @@ const MEASURES: { ja: string; en: string; rules: string[]; types: string[]; cros
   { ja: 'LGWAN接続系とインターネット接続系の分割', en: 'LGWAN / internet split', rules: ['ThreeTier-IS3', 'ThreeTier-IS4', 'ThreeTier-PL1'], types: ['AWS::EC2::VPCEndpointService', 'AWS::EC2::VPCEndpoint'], crossings: ['X1'] },
   { ja: '無害化された通信のみ', en: 'Only sanitized content crosses', rules: ['ThreeTier-S3P1', 'ThreeTier-S3P2'], types: ['AWS::S3::Bucket', 'AWS::S3::BucketPolicy'], crossings: ['X2', 'X3', 'X4'] },
   { ja: '自治体情報セキュリティクラウドへの集約', en: 'Aggregation in the security cloud', rules: ['ThreeTier-TG1', 'ThreeTier-FW1'], types: ['AWS::EC2::TransitGateway', 'AWS::NetworkFirewall::Firewall', 'AWS::Route53Resolver::FirewallRuleGroup'], crossings: ['X7'] },
+  { ja: 'モデル固有の境界通過（α′ の名前付きクラウド、β の画面転送、β′ の移行システム）', en: 'Model crossings (α′ named cloud services, β screen transfer into lgwan, β′ moved systems)', rules: ['ThreeTier-AP1', 'ThreeTier-PL1', 'ThreeTier-CX1', 'ThreeTier-CX2'], types: ['AWS::SSM::Parameter', 'AWS::NetworkFirewall::RuleGroup', 'AWS::EC2::VPCEndpointService', 'AWS::EC2::FlowLog'], crossings: ['A1', 'B1', 'B2'], outside: { ja: 'EDR、IdP のテナント制限、TLS 検査 CA の配布（docs/models.ja.md）', en: 'EDR, tenant restrictions at the identity provider, the TLS-inspection CA on terminals (docs/models.en.md)' } },
   { ja: '監視とログ', en: 'Monitoring and logs', rules: ['ThreeTier-LG1', 'ThreeTier-LG2'], types: ['AWS::EC2::FlowLog', 'AWS::NetworkFirewall::LoggingConfiguration', 'AWS::Route53Resolver::ResolverQueryLoggingConfig', 'AWS::CloudWatch::Alarm'], crossings: [] },
 ];
 
@@ -101,7 +103,8 @@ function traceability(model: CloudModel, intent: IsolationIntent, lang: Lang): s
     const ids: string[] = [...new Set(intent.crossings.filter((c) => m.crossings.includes(c.id)).map((c) => c.id))];
     const known = new Set(ISOLATION_RULES.map((r) => r.id));
     const rules = m.rules.filter((r) => known.has(r)).join(', ') || '-';
-    const missing = m.crossings.filter((c) => !ids.includes(c));
+    // A model's own crossings (A1, B1, B2) exist only under that model: absent is not "not built".
+    const missing = m.crossings.filter((c) => !ids.includes(c) && !Object.values(MODEL_CROSSINGS).some((x) => x.includes(c as CrossingId)));
     const crossing = [ids.join(', '), missing.length ? `${lang === 'ja' ? '未構築' : 'not built yet'}: ${missing.join(', ')}` : ''].filter(Boolean).join('; ') || '-';
     return `| ${m[lang]} | ${rules} | ${counts} | ${crossing} | ${m.outside ? m.outside[lang] : '-'} |`;
   });
