@@ -103,6 +103,43 @@ describe('live verification plan (intent → Network Access Analyzer scopes and 
   });
 });
 
+describe('live verification plan of the other models: the model crossings are read from the intent', () => {
+  test('α′: the proxy VPC is the municipality\'s own security-cloud zone, never mistaken for the hub; lgwan is excluded only to it on the proxy port', async () => {
+    const cfg = loadConfig('alpha-prime');
+    const { client } = fakeAccount(cfg);
+    const plan = planChecks(intentOf(cfg), await discover(new Ec2Caller(client), cfg.name, cfg.region), { probes: cfg.probes });
+    assert.deepEqual(plan.missingZones, []);
+    const proxy = plan.checks.find((c) => c.id === 'forbidden:131016/security-cloud:zones')!;
+    assert.deepEqual(proxy.scope!.matchPaths[0].Source, { ResourceStatement: { Resources: ['vpc-131016-proxy'] } });
+    assert.ok(proxy.scope!.matchPaths[0].Destination!.ResourceStatement!.Resources!.includes('vpc-131016-lgwan'), 'the proxy must not reach the tiers');
+    const lgwan = plan.checks.find((c) => c.id === 'forbidden:131016/lgwan:zones')!;
+    const a1 = lgwan.scope!.excludePaths.filter((p) => p.Destination?.ResourceStatement?.Resources?.includes('vpc-131016-proxy'));
+    assert.equal(a1.length, 1);
+    assert.deepEqual(a1[0].Destination!.PacketHeaderStatement!.DestinationPorts, ['3128']);
+    // The hub is still found as the hub (the VPC without a municipality): the internet zone's X7 exclusion targets it.
+    const internet = plan.checks.find((c) => c.id === 'forbidden:131016/internet:zones')!;
+    assert.ok(internet.scope!.excludePaths.some((p) => p.Destination?.ResourceStatement?.Resources?.includes('vpc-hub')));
+    assert.ok(plan.checks.find((c) => c.crossing === 'X7' && c.path?.destination === 'igw-hub') || cfg.probes === false);
+    // The other municipalities' proxies are other tenants (synthetic configs have none: the tenant scope is checked in the α test above).
+    assert.ok(plan.checks.some((c) => c.crossing === 'A1' && c.kind === 'permitted'));
+  });
+  test('β and β′: internet is excluded toward lgwan only on the screen-transfer port (B1); the moved systems\' office path is a permitted check (B2)', async () => {
+    for (const name of ['beta', 'beta-prime']) {
+      const cfg = loadConfig(name);
+      const { client } = fakeAccount(cfg);
+      const plan = planChecks(intentOf(cfg), await discover(new Ec2Caller(client), cfg.name, cfg.region), { probes: cfg.probes });
+      const internet = plan.checks.find((c) => c.id === 'forbidden:131016/internet:zones')!;
+      const b1 = internet.scope!.excludePaths.filter((p) => p.Destination?.ResourceStatement?.Resources?.includes('vpc-131016-lgwan'));
+      assert.equal(b1.length, 1, name);
+      assert.deepEqual(b1[0].Destination!.PacketHeaderStatement!.DestinationPorts, ['3389']);
+      assert.ok(plan.checks.some((c) => c.crossing === 'B1' && c.kind === 'permitted' && /PrivateLink endpoint :3389 \(B1\)/.test(c.title)), name);
+      const b2 = plan.checks.filter((c) => c.crossing === 'B2');
+      assert.equal(b2.length > 0, name === 'beta-prime', `${name}: B2 only under β′`);
+      for (const c of b2) assert.match(c.title, /office VPN\/Direct Connect → probe \(B2\)/);
+    }
+  });
+});
+
 describe('npm run verify against a mocked account (aws-sdk-client-mock)', () => {
   test('success: every scope without findings, every path reachable → match, exit 0, everything deleted', async () => {
     const { report, mock, account } = await run(lab);

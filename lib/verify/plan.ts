@@ -78,7 +78,8 @@ function exclusionsFrom(src: DeployedVpc, crossings: Crossing[], inv: Inventory)
       if (vgws.length) out.push({ Source: res([src.id]), Destination: { ...res(vgws), PacketHeaderStatement: header } });
       continue;
     } else if (c.to !== 'aws-apis' && c.to !== 'public-internet') {
-      targets = inv.vpcs.filter((v) => v.zone === c.to && (v.zone === 'security-cloud' || v.municipality === src.municipality)).map((v) => v.id);
+      // The crossing's target zone of the same municipality; in the security cloud, the hub (no municipality) or the municipality's own VPC there (the α′ proxy).
+      targets = inv.vpcs.filter((v) => v.zone === c.to && (v.municipality === src.municipality || (v.zone === 'security-cloud' && !v.municipality))).map((v) => v.id);
     }
     if (targets.length) out.push({ Source: res([src.id]), Destination: { ...res(targets), PacketHeaderStatement: header } });
   }
@@ -88,7 +89,8 @@ function exclusionsFrom(src: DeployedVpc, crossings: Crossing[], inv: Inventory)
 export function planChecks(intent: IsolationIntent, inv: Inventory, opts: { probes: boolean }): Plan {
   const checks: Check[] = [];
   const missingZones: string[] = [];
-  const zoneVpc = (municipality: string | undefined, zone: ZoneName): DeployedVpc | undefined => inv.vpcs.find((v) => v.zone === zone && (zone === 'security-cloud' || v.municipality === municipality));
+  // A zone's VPC: the hub is the security-cloud VPC without a municipality; a municipality's own VPC in the security cloud (the α′ proxy) carries its code.
+  const zoneVpc = (municipality: string | undefined, zone: ZoneName): DeployedVpc | undefined => inv.vpcs.find((v) => v.zone === zone && v.municipality === municipality);
   for (const z of intent.zones) if (!zoneVpc(z.municipality, z.zone)) missingZones.push(label(z));
 
   const tenantVpcs = inv.vpcs.filter((v) => v.municipality && v.zone !== 'lgwan-network');
@@ -116,7 +118,7 @@ export function planChecks(intent: IsolationIntent, inv: Inventory, opts: { prob
       });
     }
     const siblings = tenantVpcs.filter((o) => o.municipality === z.municipality && o.id !== v.id).map((o) => o.id);
-    const targets = [...siblings, ...hubVpcs.map((h) => h.id), ...lgwanNetworkVpcs.map((l) => l.id)];
+    const targets = [...new Set([...siblings, ...hubVpcs.map((h) => h.id), ...lgwanNetworkVpcs.map((l) => l.id)])];
     const matchPaths: AccessScopePathRequest[] = [{ Source: res([v.id]), Destination: res(targets) }];
     const vgws = inv.vpnGateways.filter((g) => g.vpcId === v.id).map((g) => g.id);
     if (vgws.length) matchPaths.push({ Source: res([v.id]), Destination: types([VGW]) });
@@ -221,7 +223,7 @@ function permittedChecks(
   const id = `permitted:${c.id}:${where}${c.from}->${c.to}`;
   if (c.mechanism === 'privatelink') {
     const port = c.ports[0];
-    endpointCheck(id, `${where}${c.from} probe → screen-transfer endpoint :${port} (${c.id})`, c.from, 'PrivateLink endpoint of the screen-transfer service (com.amazonaws.vpce.*)', (s) => s.startsWith('com.amazonaws.vpce.'), port);
+    endpointCheck(id, `${where}${c.from} probe → PrivateLink endpoint :${port} (${c.id})`, c.from, `PrivateLink endpoint of ${c.id} (com.amazonaws.vpce.*)`, (s) => s.startsWith('com.amazonaws.vpce.'), port);
   } else if (c.mechanism === 's3-gateway-endpoint' || c.mechanism === 's3-objects') {
     out.push({ ...base, id, title: `${where}${c.from} → S3 (${c.id})`, skipped: 'objects through an S3 gateway endpoint, not a network path between ENIs: checked statically (endpoint and bucket policies, ThreeTier S3P rules)' });
   } else if (c.id === 'X7' && c.from === 'internet' && c.to === 'public-internet') {
@@ -260,8 +262,8 @@ function permittedChecks(
         return vgw ? { ...base, id: `${id}:${address}`, title, path: { source: p.id, destination: vgw.id, destinationIp: address, port, protocol: 'tcp' } } : { ...base, id: `${id}:${address}`, title, missing: [`virtual private gateway of ${where}${c.from}`] };
       });
     }
-  } else if (c.id === 'TL' && c.to === 'office') {
-    const title = `${where}${c.from}: office VPN/Direct Connect → probe (TL)`;
+  } else if (c.to === 'office') {
+    const title = `${where}${c.from}: office VPN/Direct Connect → probe (${c.id})`;
     needProbe(c.from, id, title, (p) => {
       const vgw = inv.vpnGateways.find((g) => g.vpcId === p.vpcId);
       return vgw ? { ...base, id, title, path: { source: vgw.id, destination: p.id, protocol: 'tcp' } } : { ...base, id, title, missing: [`virtual private gateway of ${where}${c.from}`] };

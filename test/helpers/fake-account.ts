@@ -85,7 +85,12 @@ export function fakeAccount(cfg: ThreeTierConfig, o: FakeAccountOptions = {}) {
       endpoints.push({ VpcEndpointId: `vpce-${m.code}-${zone}-s3`, VpcId: id, ServiceName: `com.amazonaws.${cfg.region}.s3`, VpcEndpointType: 'Gateway' });
       if (zone === 'transfer') endpoints.push({ VpcEndpointId: `vpce-${m.code}-transfer-sqs`, VpcId: id, ServiceName: `com.amazonaws.${cfg.region}.sqs`, VpcEndpointType: 'Interface' });
       if (zone === 'lgwan') endpoints.push({ VpcEndpointId: `vpce-${m.code}-lgwan-sbc`, VpcId: id, ServiceName: `com.amazonaws.vpce.${cfg.region}.vpce-svc-0${m.code}`, VpcEndpointType: 'Interface' });
+      // α′: the municipality's proxy endpoint in lgwan; β: one endpoint per screen system in internet.
+      if (zone === 'lgwan' && m.alphaPrime) endpoints.push({ VpcEndpointId: `vpce-${m.code}-lgwan-proxy`, VpcId: id, ServiceName: `com.amazonaws.vpce.${cfg.region}.vpce-svc-1${m.code}`, VpcEndpointType: 'Interface' });
+      if (zone === 'internet') for (const [i, sys] of (m.beta?.screenSystems ?? []).entries()) endpoints.push({ VpcEndpointId: `vpce-${m.code}-internet-${sys.name}`, VpcId: id, ServiceName: `com.amazonaws.vpce.${cfg.region}.vpce-svc-2${i}${m.code}`, VpcEndpointType: 'Interface' });
     }
+    // α′: the municipality's own VPC in the security cloud (the inspecting proxy).
+    if (m.alphaPrime?.proxyCidr) vpcs.push({ VpcId: `vpc-${m.code}-proxy`, CidrBlock: m.alphaPrime.proxyCidr, Tags: tags({ ...base, 'ThreeTier:Zone': 'security-cloud', 'ThreeTier:Municipality': m.code }) });
   }
   if (cfg.probes) {
     vpcs.push({ VpcId: 'vpc-lgwan-network', CidrBlock: '10.250.0.0/24', Tags: tags({ ...base, 'ThreeTier:Zone': 'lgwan-network', 'ThreeTier:Role': 'simulated-lgwan' }) });
