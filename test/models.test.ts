@@ -6,6 +6,14 @@ import { pilot } from '../config/pilot';
 import { zoneStackName, securityCloudStackName } from '../lib/core/naming';
 import { buildIntent } from '../lib/isolation/intent';
 import { MODEL_CROSSINGS } from '../lib/isolation/models';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkIsolationCli } from '../lib/isolation/cli';
+import { writeReviewPack } from '../lib/review/review-pack';
+import { synthShipped, tmpDir } from './helpers/synth';
+
+const ROOT = path.resolve(__dirname, '..');
 
 /** The intent of a config, without synthesizing it. */
 function intentOf(name: string) {
@@ -57,5 +65,56 @@ describe('the model of each municipality is data in the intent', () => {
       assert.ok(extra.includes('model'));
       for (const k of Object.keys(p)) assert.deepEqual(m[k], p[k], `${c.name}: ${k} is the pilot's`);
     }
+  });
+});
+
+describe('each model config, synthesized with every rulebook, matches its intent', () => {
+  for (const name of ['alpha-prime', 'beta', 'beta-prime']) {
+    test(`check-isolation exits 0 on ${name}`, () => {
+      let out = '';
+      const status = checkIsolationCli([synthShipped(name).outdir], { out: (x) => (out += x), err: (x) => (out += x) });
+      assert.equal(status, 0, out);
+      assert.match(out, /match/);
+    });
+  }
+});
+
+describe('reviewing models', () => {
+  test('the review pack shows, per municipality, its model, crossing table, conditions (in CDK or outside) and blast radius', () => {
+    const out = tmpDir('review-beta');
+    writeReviewPack(synthShipped('beta').outdir, out);
+    const en = fs.readFileSync(path.join(out, 'review.en.md'), 'utf8');
+    const section = en.slice(en.indexOf('## Network models'), en.indexOf('## Every channel'));
+    assert.match(section, /### 131016: model β \(`beta`\)/);
+    assert.match(section, /Crossings the model adds: B1/);
+    assert.match(section, /\| EDR on every internet-tier terminal: Microsoft Defender for Endpoint \(MsSense 10\.8\).* \| \*\*outside CDK\*\* \(the municipality\) \|/);
+    assert.match(section, /\| B1 \| internet → lgwan \| privatelink \| ports 3389 \|/);
+    assert.match(section, /\| lgwan@131016 \| .*\| allowlist/);
+    const ja = fs.readFileSync(path.join(out, 'review.ja.md'), 'utf8');
+    assert.match(ja, /## ネットワークモデル/);
+    assert.match(ja, /\*\*CDK の外\*\*（団体）/);
+  });
+  test('npm run review -- --compare puts α, α′, β and β′ side by side from their assemblies', () => {
+    const out = tmpDir('review-compare');
+    const dirs = ['pilot', 'alpha-prime', 'beta', 'beta-prime'].map((n) => synthShipped(n).outdir);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bin/review.ts', '--compare', dirs.join(','), '--out', out], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /models side by side \(4 municipalities from 4 configs\)/);
+    const en = fs.readFileSync(path.join(out, 'models.en.md'), 'utf8');
+    const row = (name: string) => en.split('\n').find((l) => l.startsWith(`| ${name} |`))!.split(' | ').slice(1);
+    assert.deepEqual(row('model').map((c) => c.replace(/ \|$/, '')), ['α (`alpha`)', 'α′ (`alpha-prime`)', 'β (`beta`)', 'β′ (`beta-prime`)']);
+    assert.deepEqual(row('crossings the model adds').map((c) => c.replace(/ \|$/, '')), ['-', 'A1', 'B1', 'B1, B2']);
+    const into = row('who may initiate into lgwan');
+    assert.equal(into[0], '-');
+    assert.equal(into[1], '-');
+    assert.match(into[2], /internet B1 :3389/);
+    assert.match(row('crossings out of lgwan')[1], /security-cloud A1 :3128 \(4 names\)/);
+    assert.deepEqual(row('forbidden reach (must be none)').map((c) => c.replace(/ \|$/, '')), ['-', '-', '-', '-']);
+    assert.match(row('conditions the municipality makes true outside CDK')[2], /edr: EDR on every internet-tier terminal/);
+    assert.match(en, /- beta \/ 131016: match \(ThreeTier pack 0, path analyzer 0\)/);
+    assert.ok(fs.existsSync(path.join(out, 'models.ja.md')));
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'bin/review.ts', '--compare', ''], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--compare needs a comma-separated list/);
   });
 });
