@@ -21,6 +21,39 @@ const cities: [code: string, name: string, nameEn: string, domain: string][] = [
   ['142115', '秦野市', 'Hadano', 'city.hadano.lg.jp'],
 ];
 
+/**
+ * One security cloud serves municipalities under different models (docs/models.en.md): three of the
+ * twelve are not α, so the prefecture's review pack compares models side by side. Office segments,
+ * customer gateways (192.0.2.0/24, documentation), tenant ids and the proxy CA's secret are placeholders.
+ */
+const vpn = (n: number) => ({ type: 'vpn' as const, customerGatewayIp: `192.0.2.${100 + n}`, bgpAsn: 65100 + n });
+const MODELS: Record<string, Partial<ThreeTierConfigInput['municipalities'][number]>> = {
+  // 川崎市: α′, Microsoft 365 through the inspecting proxy.
+  '141305': {
+    model: 'alpha-prime',
+    terminals: { lgwan: { officeCidrs: ['192.168.101.0/24'], connection: vpn(1) } },
+    alphaPrime: {
+      allowedDomains: ['login.microsoftonline.com', 'kawasakicity.sharepoint.com'],
+      tenantRestrictions: { microsoft: { tenantId: '00000000-0000-4000-8000-000000141305', policyId: '11111111-1111-4111-8111-000000141305' } },
+      caSecretId: 'three-tier/141305/proxy-ca',
+      proxyCidr: '10.255.0.0/24',
+    },
+  },
+  // 相模原市: β, staff terminals in the internet tier, 住民記録 by screen transfer.
+  '141500': {
+    model: 'beta',
+    terminals: { internet: { officeCidrs: ['192.168.102.0/24'], connection: vpn(2) } },
+    beta: { screenSystems: [{ name: 'resident-records', address: '10.0.208.40', port: 3389 }], edr: { product: 'Microsoft Defender for Endpoint', agent: 'MsSense 10.8' } },
+  },
+  // 横須賀市: β′, payroll moved into the internet tier.
+  '142018': {
+    model: 'beta-prime',
+    terminals: { internet: { officeCidrs: ['192.168.103.0/24'], connection: vpn(3) } },
+    beta: { screenSystems: [{ name: 'resident-records', address: '10.1.16.40', port: 3389 }], edr: { product: 'CrowdStrike Falcon', agent: 'falcon-sensor 7' } },
+    betaPrime: { movedSystems: [{ name: 'payroll', ports: [443] }] },
+  },
+};
+
 export const prefecture: ThreeTierConfigInput = {
   name: 'prefecture',
   model: 'alpha',
@@ -47,5 +80,6 @@ export const prefecture: ThreeTierConfigInput = {
     nameEn,
     cidrs: municipalityBlock(n), // 10.(n+1)*64/18 → four /20s
     lgwanMailDomains: [domain],
+    ...(MODELS[code] ?? {}),
   })),
 };

@@ -87,6 +87,14 @@ describe('review pack (generated from the assembly, ja/en)', () => {
       const en = fs.readFileSync(path.join(dir, 'review.en.md'), 'utf8');
       assert.match(en, /### The 47 problem/);
       assert.match(en, /```mermaid/);
+      if (name === 'prefecture') {
+        // A config with several models: the municipalities side by side, then each one's model, conditions and crossings.
+        assert.match(en, /### Municipalities side by side/);
+        assert.match(en, /\| model \| α \(`alpha`\) \| α′ \(`alpha-prime`\) \| β \(`beta`\) \| β′ \(`beta-prime`\) \| α \(`alpha`\)/);
+        assert.match(en, /### 142018: model β′ \(`beta-prime`\)/);
+        assert.match(en, /EDR on every internet-tier terminal: CrowdStrike Falcon \(falcon-sensor 7\)/);
+        assert.match(fs.readFileSync(path.join(dir, 'review.ja.md'), 'utf8'), /### 団体ごとの比較/);
+      }
       const cost = JSON.parse(fs.readFileSync(path.join(dir, 'cost-estimate.json'), 'utf8'));
       assert.ok(cost.securityCloud > 0 && cost.averageMunicipality > 0);
     }
