@@ -41,7 +41,7 @@ export const beta: ThreeTierConfigInput = {
       beta: {
         screenSystems: [
           { name: 'resident-records', address: '10.1.16.40', port: 3389 },
-          { name: 'documents', address: '10.1.16.41', port: 3389 },
+          { name: 'documents', address: '10.1.16.41', port: 8443 },
         ],
         edr: { product: 'Microsoft Defender for Endpoint', agent: 'MsSense 10.8' },
       },

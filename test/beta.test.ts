@@ -56,15 +56,16 @@ describe('β: crossing B1, screen transfer from the internet tier into lgwan', (
   const screen = readTemplate(s.outdir, screenStack(s.outdir));
   const systems = SHIPPED_CONFIGS.beta.municipalities[0].beta!.screenSystems;
 
-  test('the intent lists B1 (internet → lgwan, privatelink, the systems\' port) with its enforcing resources by logical id', () => {
+  test('the intent lists B1 per system (internet → lgwan, privatelink, that system\'s port) with its enforcing resources by logical id', () => {
     const b1 = intent.crossings.filter((c) => c.id === 'B1');
-    assert.equal(b1.length, 1);
-    const [c] = b1;
-    assert.deepEqual([c.municipality, c.from, c.to, c.mechanism, c.ports], [CODE, 'internet', 'lgwan', 'privatelink', [3389]]);
-    // Per system: the internet endpoint and its security group, the lgwan endpoint service and its NLB.
-    assert.equal(c.enforcedBy.length, systems.length * 4);
-    const types = c.enforcedBy.map((e) => readTemplate(s.outdir, e.stack).Resources[e.logicalId!]?.Type).sort();
-    assert.deepEqual([...new Set(types)], ['AWS::EC2::SecurityGroup', 'AWS::EC2::VPCEndpoint', 'AWS::EC2::VPCEndpointService', 'AWS::ElasticLoadBalancingV2::LoadBalancer']);
+    assert.equal(b1.length, systems.length);
+    assert.deepEqual(b1.map((c) => [c.municipality, c.from, c.to, c.mechanism, c.ports]), systems.map((x) => [CODE, 'internet', 'lgwan', 'privatelink', [x.port]]));
+    for (const c of b1) {
+      // The internet endpoint and its security group, the lgwan endpoint service and its NLB.
+      assert.equal(c.enforcedBy.length, 4);
+      const types = c.enforcedBy.map((e) => readTemplate(s.outdir, e.stack).Resources[e.logicalId!]?.Type).sort();
+      assert.deepEqual(types, ['AWS::EC2::SecurityGroup', 'AWS::EC2::VPCEndpoint', 'AWS::EC2::VPCEndpointService', 'AWS::ElasticLoadBalancingV2::LoadBalancer']);
+    }
     assert.ok(DESIGN_RULES.some((r) => /into mynumber or lgwan .* except the privatelink crossings the intent lists/.test(r)));
     assert.equal(intent.crossings.filter((x) => x.id === 'B2').length, 0, 'β moves no system');
   });
@@ -96,14 +97,26 @@ describe('β: crossing B1, screen transfer from the internet tier into lgwan', (
     for (const [, r] of [...eps, ...sgs]) assert.ok(r.Properties.Tags.some((t: any) => t.Key === 'ThreeTier:Zone' && t.Value === 'internet'));
   });
 
-  test('the unmodified assembly checks clean (exit 0) and B1 permits internet → lgwan on 3389 only', () => {
+  test('the unmodified assembly checks clean (exit 0) and B1 permits internet → lgwan on the systems\' ports only', () => {
     const d = freshAssembly('beta');
     const r = check(d);
     assert.deepEqual(summary(r), { rules: [], analyzer: [] });
     const into = r.analyzer.reaches.filter((x) => x.from === `internet@${CODE}` && x.to === `lgwan@${CODE}`);
     assert.equal(into.length, systems.length);
-    for (const x of into) assert.deepEqual([x.mechanism, x.ports, x.permittedBy], ['privatelink', [3389], 'B1']);
+    assert.deepEqual(into.map((x) => [x.mechanism, x.ports, x.permittedBy]).sort(), systems.map((x) => ['privatelink', [x.port], 'B1']).sort());
     assert.equal(cli(d).status, 0);
+  });
+
+  test('(a′) a system\'s NLB moved to another system\'s port: each service is held to its own system\'s crossing', () => {
+    const [rdp, dcv] = systems;
+    assert.notEqual(rdp.port, dcv.port, 'the shipped β config has systems on two ports');
+    const d = freshAssembly('beta');
+    editTemplate(d, zoneStack(d, CODE, 'lgwan'), (t) => {
+      const [, l] = provider(t).listeners.find(([, x]) => x.Properties.Port === dcv.port)!;
+      l.Properties.Port = rdp.port;
+    });
+    // The analyzer alone would accept it (another B1 allows that port); PL1 ties the service to its crossing.
+    expectCaught(d, ['ThreeTier-PL1'], [], [new RegExp(`PL1 .*listens on ${rdp.port} .*which crossing B1 into lgwan does not list \\(its ports: ${dcv.port}\\)`)]);
   });
 
   test('(a) an extra NLB listener on 445: internet reaches lgwan on a port B1 does not list', () => {

@@ -83,8 +83,8 @@ describe('shipped configs match their intent', () => {
         assert.notEqual(row.reaches['aws-apis'], '-', `${row.zone} reaches AWS APIs through its endpoints`);
         assert.equal(row.reaches['other municipalities'], '-');
         // Another tier only by the crossings the intent lists between them: X1 (lgwan → internet), and under β B1 (internet → lgwan).
-        const tiers = intent.crossings.filter((c) => c.from === zone && c.municipality === code && ['mynumber', 'lgwan', 'internet', 'transfer'].includes(c.to));
-        assert.equal(row.reaches['same municipality'], tiers.length ? `ok ${tiers.map((c) => c.id).join(',')}` : '-', `${row.zone}: another tier only by ${tiers.map((c) => c.id).join(', ') || 'nothing'}`);
+        const tiers = [...new Set(intent.crossings.filter((c) => c.from === zone && c.municipality === code && ['mynumber', 'lgwan', 'internet', 'transfer'].includes(c.to)).map((c) => c.id))];
+        assert.equal(row.reaches['same municipality'], tiers.length ? `ok ${tiers.join(',')}` : '-', `${row.zone}: another tier only by ${tiers.join(', ') || 'nothing'}`);
         const toProxy = modelCrossing(zone, 'security-cloud', code);
         assert.equal(row.reaches['security cloud'], internetZone ? 'ok X7' : toProxy.length ? `ok ${toProxy.join(',')}` : '-');
         assert.equal(row.reaches.external, '-');

@@ -38,24 +38,26 @@ export function betaCrossings(cfg: ThreeTierConfig, m: Municipality, stackName: 
   if (m.beta) {
     const screen = internetScreenStackName(internet);
     const systems = m.beta.screenSystems;
-    out.push({
-      id: 'B1',
-      municipality: m.code,
-      from: 'internet',
-      to: 'lgwan',
-      mechanism: 'privatelink',
-      ports: [...new Set(systems.map((s) => s.port))].sort((a, b) => a - b),
-      description: `internet-tier terminals (EDR: ${m.beta.edr.product}) reach the LGWAN systems only by screen transfer through PrivateLink: ${systems.map((s) => `${s.name} ${s.address}:${s.port}`).join(', ')}; pixels and keystrokes only`,
-      enforcedBy: systems.flatMap((s) => {
-        const id = pascal(s.name);
-        return [
+    // One crossing per system: each endpoint service is held to its own system's port
+    // (ThreeTier-PL1 reads the ports of the crossing that lists the service).
+    for (const s of systems) {
+      const id = pascal(s.name);
+      out.push({
+        id: 'B1',
+        municipality: m.code,
+        from: 'internet',
+        to: 'lgwan',
+        mechanism: 'privatelink',
+        ports: [s.port],
+        description: `internet-tier terminals (EDR: ${m.beta.edr.product}) reach the LGWAN system ${s.name} (${s.address}) only by screen transfer on ${s.port} through PrivateLink; pixels and keystrokes only`,
+        enforcedBy: [
           { stack: screen, constructPath: `${screen}/${id}/Endpoint/Resource`, role: `interface endpoint (consumer) in internet for ${s.name}` },
           { stack: screen, constructPath: `${screen}/${id}/EndpointSg/Resource`, role: `endpoint security group: port ${s.port} from the internet-tier office segments only` },
           { stack: lgwan, constructPath: `${lgwan}/BetaScreen/${id}/Service/Service`, role: `endpoint service (provider) in lgwan for ${s.name}, this account only` },
           { stack: lgwan, constructPath: `${lgwan}/BetaScreen/${id}/Nlb/Resource`, role: `internal NLB in lgwan: one listener on ${s.port}, one IP target ${s.address}` },
-        ];
-      }),
-    });
+        ],
+      });
+    }
   }
   if (m.betaPrime) {
     const t = m.terminals.internet;
