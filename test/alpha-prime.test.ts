@@ -16,7 +16,7 @@ import { createApp } from '../lib/app-builder';
 import { SecurityCloudStack } from '../lib/security-cloud/security-cloud-stack';
 import { ProxyStack } from '../lib/security-cloud/proxy';
 import { alphaPrimeProxyConfig, proxyAllowlistParameterName } from '../lib/security-cloud/proxy';
-import { squidConfig } from '../lib/proxy/squid-config';
+import { AccessLogEntry, squidConfig } from '../lib/proxy/squid-config';
 import { parseSuricataRules, passedName } from '../lib/isolation/fqdn-rules';
 import { flattenResolved } from '../lib/isolation/dns-names';
 import { check, editIntent, editTemplate, freshAssembly, hubIds, importOf, readTemplate, resourcesOf, subnetIds, summary, vpcId, zoneStack } from './helpers/assembly';
@@ -198,8 +198,20 @@ describe('α′: the municipality\'s squid.conf in Squid, behind a PROXY protoco
     fs.chmodSync(paths.certDb, 0o700);
     if (asRoot) execFileSync('chown', ['-R', 'proxy:proxy', paths.certDb, path.join(root, 'logs')]);
     logFile = paths.accessLog;
-    squid = await startSquid(path.join(root, 'squid.conf'), port);
+    // startSquid waits for its readiness probe's log line; each test still picks its line by what it asked for.
+    squid = await startSquid(path.join(root, 'squid.conf'), port, logFile);
   }, 120_000);
+
+  /** The first new access-log line that `match` accepts (lines of other connections are skipped). */
+  async function lineFor(before: number, match: (l: AccessLogEntry) => boolean): Promise<AccessLogEntry> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const hit = accessLog(logFile).slice(before).find(match);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no matching access-log line after line ${before}: ${JSON.stringify(accessLog(logFile).slice(before))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 
   afterAll(async () => {
     await squid?.stop();
@@ -222,7 +234,7 @@ describe('α′: the municipality\'s squid.conf in Squid, behind a PROXY protoco
     const before = accessLog(logFile).length;
     const r = await connect('paste.example.net:443', '192.168.20.5');
     assert.ok(!r.data.startsWith('HTTP/1.1 200'), r.data);
-    const [line] = await newLogLines(logFile, before, 1);
+    const line = await lineFor(before, (l) => l.url.includes('paste.example.net'));
     assert.equal(line.client, '192.168.20.5');
     assert.equal(line.refused, 'not-on-allowlist');
   });
@@ -231,7 +243,7 @@ describe('α′: the municipality\'s squid.conf in Squid, behind a PROXY protoco
     const before = accessLog(logFile).length;
     const r = await connect(`${m.alphaPrime!.allowedDomains[0]}:443`, '10.9.9.9');
     assert.ok(!r.data.startsWith('HTTP/1.1 200'), r.data);
-    const [line] = await newLogLines(logFile, before, 1);
+    const line = await lineFor(before, (l) => l.url.includes(m.alphaPrime!.allowedDomains[0]));
     assert.equal(line.client, '10.9.9.9');
     assert.equal(line.squidStatus, 'TCP_DENIED');
     assert.equal(line.refused, 'not-a-client');
@@ -243,6 +255,7 @@ describe('α′: the municipality\'s squid.conf in Squid, behind a PROXY protoco
     assert.equal(r.data, '', 'no answer at all');
     // Squid never parsed a request: the CONNECT line was not a PROXY header, so the connection ended there.
     const [line] = await newLogLines(logFile, before, 1);
+    assert.equal(line.client, '127.0.0.1');
     assert.equal(line.method, '-');
     assert.equal(line.url, 'error:transaction-end-before-headers');
   });

@@ -302,7 +302,7 @@ describe('Squid (squid-openssl) on 127.0.0.1 with the generated config', () => {
     // The certificate database holds the minted certificates with their private key (Squid 5 reuses the CA's): owner only.
     fs.chmodSync(p.certDb, 0o700);
     if (asRoot) execFileSync('chown', ['-R', 'proxy:proxy', p.certDb, path.join(root, 'logs')]);
-    squid = await startSquid(path.join(root, 'squid.conf'), proxyPort);
+    squid = await startSquid(path.join(root, 'squid.conf'), proxyPort, p.accessLog);
   }, 120_000);
 
   afterAll(async () => {

@@ -67,7 +67,7 @@ export interface RunningSquid {
 }
 
 /** Starts `squid -N` (no daemon) and resolves once it accepts connections on its port. */
-export async function startSquid(conf: string, port: number): Promise<RunningSquid> {
+export async function startSquid(conf: string, port: number, accessLogFile?: string): Promise<RunningSquid> {
   const child = spawn(SQUID, ['-N', '-d', '1', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -91,6 +91,12 @@ export async function startSquid(conf: string, port: number): Promise<RunningSqu
       throw new Error(`squid was not ready within 60 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
+  }
+  // The readiness probe is a bare TCP connection, which Squid logs a moment later (no request was read):
+  // wait for that line, so a test that counts new lines does not take it for its own.
+  if (accessLogFile) {
+    const settle = Date.now() + 5000;
+    while (accessLog(accessLogFile).length === 0 && Date.now() < settle) await new Promise((r) => setTimeout(r, 50));
   }
   return { child, output: () => out, stop };
 }
