@@ -127,6 +127,33 @@ describe('the S3 gateway endpoint names the AWS repositories of its region', () 
       assert.ok(text.includes(':s3:::pilot-*'), 'names the project buckets');
     }
   });
+  test('every interface endpoint that admits office terminals can answer them: its subnets route each admitted office segment to the tier\'s gateway', () => {
+    // An endpoint answers from its own subnet: without a route back to the terminal, the answer is dropped.
+    let checked = 0;
+    for (const name of ['pilot', 'alpha-prime', 'lab']) {
+      const s = synthShipped(name);
+      const offices = new Set(s.config.municipalities.flatMap((m) => Object.values(m.terminals).flatMap((t) => (t as { officeCidrs: string[] } | undefined)?.officeCidrs ?? [])));
+      for (const [stackName, t] of s.templates) {
+        const tableOf = (subnet: string) => resources(t, 'AWS::EC2::SubnetRouteTableAssociation').find(([, a]) => a.SubnetId?.Ref === subnet)?.[1].RouteTableId?.Ref as string | undefined;
+        for (const [id, ep] of resources(t, 'AWS::EC2::VPCEndpoint')) {
+          if (ep.VpcEndpointType !== 'Interface') continue;
+          const sgs = (ep.SecurityGroupIds ?? []).map((x: any) => x['Fn::GetAtt']?.[0]).filter(Boolean) as string[];
+          const admitted = sgs.flatMap((g) => (t.Resources[g]?.Properties?.SecurityGroupIngress ?? []).map((r: any) => r.CidrIp)).filter((c: string) => offices.has(c));
+          if (!admitted.length) continue;
+          for (const subnet of ep.SubnetIds.map((x: any) => x.Ref)) {
+            const table = tableOf(subnet);
+            assert.ok(table, `${stackName}/${id}: subnet ${subnet} has a route table`);
+            for (const office of admitted) {
+              const route = resources(t, 'AWS::EC2::Route').find(([, r]) => r.RouteTableId?.Ref === table && r.DestinationCidrBlock === office);
+              assert.ok(route && route[1].GatewayId?.Ref && t.Resources[route[1].GatewayId.Ref].Type === 'AWS::EC2::VPNGateway', `${stackName}/${id} in ${subnet}: no route back to the office segment ${office} through the tier's gateway`);
+            }
+          }
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked >= 3, `checked ${checked} endpoints (X1 in lgwan, the α′ proxy endpoint, ...)`);
+  });
   test('log archive bucket name helper matches the naming convention', () => {
     assert.equal(logArchiveBucketName('pilot', '123456789012', 'ap-northeast-1'), 'pilot-log-archive-123456789012-ap-northeast-1');
   });

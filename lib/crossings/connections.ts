@@ -18,7 +18,8 @@ export interface ConnectionLeg {
  * A zone's private connections outside AWS (terminal landing and 特定通信):
  * one virtual private gateway per zone VPC (AWS allows one), one
  * site-to-site VPN per leg with static routes for exactly the listed
- * destinations, and the same routes in the zone's workload route tables.
+ * destinations, and the same routes in the zone's workload route tables
+ * (and, for the office segments, in its endpoint subnets' tables).
  * Direct Connect legs attach the gateway; the Direct Connect gateway
  * association is made outside CloudFormation (see README).
  */
@@ -40,7 +41,11 @@ export class ZoneConnections extends Construct {
         const vpn = new ec2.CfnVPNConnection(this, `Vpn${i}`, { type: 'ipsec.1', customerGatewayId: cgw.ref, vpnGatewayId: this.vgw!.ref, staticRoutesOnly: true, tags: [{ key: 'Name', value: `${props.code}-${props.zone}-${leg.role}` }] });
         leg.routes.forEach((dest, j) => new ec2.CfnVPNConnectionRoute(this, `VpnRoute${i}x${j}`, { vpnConnectionId: vpn.ref, destinationCidrBlock: dest }));
       }
-      const tables = [...new Set(props.vpc.selectSubnets({ subnetGroupName: SUBNET_GROUPS.workload }).subnets.map((s) => s.routeTable.routeTableId))];
+      // Office segments are routed from the endpoint subnets too: the interface endpoints that office
+      // terminals use (X1's virtual browser, AppStream streaming, the α′ proxy) answer from there, and an
+      // answer needs a route back to the terminal. 特定通信 stays in the workload tables (hosts use it).
+      const groups = leg.role === 'terminal-landing' ? [SUBNET_GROUPS.workload, SUBNET_GROUPS.endpoints] : [SUBNET_GROUPS.workload];
+      const tables = [...new Set(groups.flatMap((g) => props.vpc.selectSubnets({ subnetGroupName: g }).subnets.map((s) => s.routeTable.routeTableId)))];
       tables.forEach((rt, t) =>
         leg.routes.forEach((dest, j) => {
           const r = new ec2.CfnRoute(this, `Route${i}x${t}x${j}`, { routeTableId: rt, destinationCidrBlock: dest, gatewayId: this.vgw!.ref });
