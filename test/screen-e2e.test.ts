@@ -39,7 +39,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     stack = await startScreenStack({ warm: 1 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     tanaka = await signInToFirstFrame(browser, stack, 'tanaka');
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.close();
@@ -145,5 +145,5 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     }
     expect(stack.logs.some((l) => /session for sato ended \(disconnect timeout\)/.test(l))).toBe(true);
     expect(stack.logs.some((l) => /session for tanaka ended \(idle timeout\)/.test(l))).toBe(true);
-  }, 30_000);
+  }, 120_000);
 });
