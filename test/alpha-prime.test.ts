@@ -14,6 +14,7 @@ import { loadConfig, validateConfig } from '../config';
 import { alphaPrime as alphaPrimeInput } from '../config/models-shipped';
 import { createApp } from '../lib/app-builder';
 import { SecurityCloudStack } from '../lib/security-cloud/security-cloud-stack';
+import { LogArchiveStack } from '../lib/log-archive/log-archive-stack';
 import { ProxyStack } from '../lib/security-cloud/proxy';
 import { alphaPrimeProxyConfig, proxyAllowlistParameterName } from '../lib/security-cloud/proxy';
 import { AccessLogEntry, squidConfig } from '../lib/proxy/squid-config';
@@ -275,6 +276,37 @@ describe('α′: a municipality in another account than the security cloud', () 
     assert.deepEqual(Object.keys(Template.fromStack(proxy).findOutputs('*')).filter((k) => k.includes('EndpointServiceName')).length, 1);
     const warnings = Annotations.fromStack(proxy).findWarning('*', Match.stringLikeRegexp('municipality 131016 is in another account than the security cloud'));
     assert.equal(warnings.length, 1);
+  });
+});
+
+describe('α′: the security cloud in another account than the log archive', () => {
+  const archiveOf = (scAccount: string | undefined) => {
+    const input = JSON.parse(JSON.stringify(alphaPrimeInput));
+    input.account = '111111111111';
+    if (scAccount) input.securityCloud.account = scAccount;
+    const c = validateConfig(input);
+    const stack = new LogArchiveStack(createApp(), 'Archive', { config: c, env: { account: '111111111111', region: c.region } });
+    return Template.fromStack(stack);
+  };
+  const statements = (t: Template, type: string) => Object.values(t.findResources(type)).flatMap((r: any) => r.Properties.PolicyDocument?.Statement ?? r.Properties.KeyPolicy?.Statement ?? []);
+  test('the archive admits the proxies\' access logs from that account, under their prefix only and through S3 only', () => {
+    const t = archiveOf('333333333333');
+    const put = statements(t, 'AWS::S3::BucketPolicy').find((x: any) => x.Sid === 'ProxyAccessLogsFromTheSecurityCloud');
+    assert.ok(put, 'bucket policy statement');
+    assert.equal(put.Principal.AWS, 'arn:aws:iam::333333333333:root');
+    assert.equal(put.Action, 's3:PutObject');
+    assert.match(JSON.stringify(put.Resource), /\/proxy-access\/\*"/);
+    const key = statements(t, 'AWS::KMS::Key').find((x: any) => x.Sid === 'ProxyAccessLogsKeyFromTheSecurityCloud');
+    assert.ok(key, 'key policy statement');
+    assert.deepEqual(key.Condition, { StringEquals: { 'kms:ViaService': 's3.ap-northeast-1.amazonaws.com' } });
+    // The security cloud's own log delivery (firewall, hub flow logs) is admitted from its account too.
+    const delivery = statements(t, 'AWS::S3::BucketPolicy').find((x: any) => x.Sid === 'AWSLogDeliveryWrite');
+    assert.ok(delivery.Condition.StringEquals['aws:SourceAccount'].includes('333333333333'));
+  });
+  test('in one account the hosts\' role suffices: no grant to another account', () => {
+    const t = archiveOf(undefined);
+    assert.ok(!statements(t, 'AWS::S3::BucketPolicy').some((x: any) => x.Sid === 'ProxyAccessLogsFromTheSecurityCloud'));
+    assert.ok(!statements(t, 'AWS::KMS::Key').some((x: any) => x.Sid === 'ProxyAccessLogsKeyFromTheSecurityCloud'));
   });
 });
 

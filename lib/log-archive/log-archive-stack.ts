@@ -11,6 +11,7 @@ import {
   aws_s3 as s3,
 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
+import { modelOf } from '../../config/models';
 import { denyGrantsExceptForAwsServices } from '../compliance/kms';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { accessLogsBucketName, logArchiveBucketName } from '../core/naming';
@@ -22,6 +23,8 @@ export interface LogArchiveStackProps extends StackProps {
 
 /** Key prefix under which VPC flow logs land: `vpc-flow-logs/<code>/<zone>/`. */
 export const FLOW_LOG_PREFIX = 'vpc-flow-logs';
+/** Key prefix of the α′ proxies' access logs: `proxy-access/<code>/`, written by the proxy hosts themselves. */
+export const PROXY_LOG_PREFIX = 'proxy-access';
 /** Prefixes that AWS log delivery may write: VPC flow logs, Network Firewall logs, DNS query logs. */
 export const LOG_DELIVERY_PREFIXES = [FLOW_LOG_PREFIX, 'network-firewall', 'dns-query-logs'];
 
@@ -42,9 +45,10 @@ export class LogArchiveStack extends Stack {
     const retention = Duration.days(cfg.logArchive.retentionDays);
     tagZone(this, cfg.name, 'security-cloud');
 
-    // Accounts whose VPCs deliver flow logs here.
+    // Accounts whose VPCs deliver flow logs here: the archive's, the security cloud's (hub and firewall logs) and the municipalities'.
+    const scAccount = cfg.securityCloud.account ?? cfg.account;
     const sourceAccounts = [
-      ...new Set([cfg.account ?? Aws.ACCOUNT_ID, ...cfg.municipalities.map((m) => m.account).filter((a): a is string => !!a)]),
+      ...new Set([cfg.account ?? Aws.ACCOUNT_ID, ...(scAccount ? [scAccount] : []), ...cfg.municipalities.map((m) => m.account).filter((a): a is string => !!a)]),
     ];
     const logDelivery = new iam.ServicePrincipal('delivery.logs.amazonaws.com');
 
@@ -147,6 +151,29 @@ export class LogArchiveStack extends Stack {
         },
       }),
     );
+    // α′: the proxy hosts in the security cloud account write their access logs themselves. In the same
+    // account their role suffices; from another account the bucket and its key must admit that account,
+    // for this prefix only and through S3 only.
+    const proxies = cfg.municipalities.some((m) => modelOf(cfg, m) === 'alpha-prime');
+    if (proxies && scAccount && cfg.account && scAccount !== cfg.account) {
+      this.bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'ProxyAccessLogsFromTheSecurityCloud',
+          principals: [new iam.AccountPrincipal(scAccount)],
+          actions: ['s3:PutObject'],
+          resources: [this.bucket.arnForObjects(`${PROXY_LOG_PREFIX}/*`)],
+        }),
+      );
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'ProxyAccessLogsKeyFromTheSecurityCloud',
+          principals: [new iam.AccountPrincipal(scAccount)],
+          actions: ['kms:GenerateDataKey', 'kms:Encrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${cfg.region}.amazonaws.com` } },
+        }),
+      );
+    }
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AWSLogDeliveryAclCheck',

@@ -7,7 +7,7 @@ import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { hostGroup, ssmHostRole } from '../compliance/hosts';
 import { logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
-import { FLOW_LOG_PREFIX } from '../log-archive/log-archive-stack';
+import { FLOW_LOG_PREFIX, PROXY_LOG_PREFIX } from '../log-archive/log-archive-stack';
 import { interfaceEndpointStatements } from '../network/endpoint-policies';
 import { SUBNET_GROUPS, ZoneVpc } from '../network/zone-vpc';
 import { ProxyConfig, squidConfig, validateProxyConfig } from '../proxy/squid-config';
@@ -44,8 +44,8 @@ export const PROXY_PACKAGE_HOSTS = ['deb.debian.org'] as const;
 /** The Debian 12 AMI, from Debian's public SSM parameter (resolved at deploy time; synth stays offline). */
 export const DEBIAN_AMI_PARAMETER = '/aws/service/debian/release/12/latest/amd64';
 
-/** Key prefix of the proxies' access logs in the log archive. */
-export const PROXY_LOG_PREFIX = 'proxy-access';
+/** Key prefix of the proxies' access logs in the log archive (the archive's bucket policy names it). */
+export { PROXY_LOG_PREFIX };
 
 /** Name of the SSM parameter that holds a municipality's allowlist (JSON list, Squid notation). */
 export function proxyAllowlistParameterName(configName: string, code: string): string {
