@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { allowEntry, allowEntryProblem, tenantRestrictionProblems, tenantRestrictionsSchema } from '../lib/proxy/schema';
+import { allowEntry, allowEntryProblem, port, tenantRestrictionProblems, tenantRestrictionsSchema } from '../lib/proxy/schema';
 import { parseCidr } from './cidr';
-import { secretRef } from './pickup-schema';
+import { ipv4, secretRef } from './pickup-schema';
 
 /**
  * The network models of the MIC guideline (総務省「地方公共団体における情報セキュリティ
@@ -27,9 +27,7 @@ export const modelSchema = z.enum(MODELS, {
     'must be "alpha" (α, the default: terminals in the LGWAN tier), "alpha-prime" (α′: named cloud services from the LGWAN tier through the inspecting proxy), "beta" (β: staff terminals in the internet tier, LGWAN systems by screen transfer) or "beta-prime" (β′: β plus business systems moved into the internet tier)',
 });
 
-const port = z.number({ error: 'must be a TCP port number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be a port 1-65535' }).max(65535, { error: 'must be a port 1-65535' });
 const systemName = z.string({ error: 'must be a short name such as "payroll"' }).regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'must be 1-31 characters of a-z, 0-9 and "-", starting with a letter, e.g. "payroll" (it becomes part of resource names)' });
-const ipv4 = z.string().refine((v) => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((x) => Number(x) <= 255), { error: (iss) => `"${String(iss.input)}" is not an IPv4 address such as "10.1.16.20"` });
 const instanceTypes = z
   .array(z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: 'must be an EC2 instance type such as "c6i.large"' }))
   .min(2, { error: 'must list at least 2 instance types so the group survives a shortage of one' });

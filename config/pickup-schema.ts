@@ -9,7 +9,8 @@ import { parseCidr } from './cidr';
  * - header: compatibility; the page is reachable only from the front.
  */
 
-const ipv4 = z.string().refine((v) => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((x) => Number(x) <= 255), { error: (iss) => `"${String(iss.input)}" is not an IPv4 address such as "192.168.20.10"` });
+/** An IPv4 address in dotted-quad form (shared with the model sections). */
+export const ipv4 = z.string().refine((v) => /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((x) => Number(x) <= 255), { error: (iss) => `"${String(iss.input)}" is not an IPv4 address such as "192.168.20.10"` });
 const httpsUrl = (what: string) =>
   z.string({ error: `must be the ${what} as an https URL` }).refine(
     (v) => {

@@ -110,7 +110,8 @@ const googleDomain = z
     error: (iss) => `"${String(iss.input)}" is not a lower-case domain name; give the primary or a secondary domain of the municipality's Google Workspace account exactly, e.g. "city.example.lg.jp" (no "*", no leading dot)`,
   });
 
-const port = z.number({ error: 'must be a TCP port number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be a port 1-65535' }).max(65535, { error: 'must be a port 1-65535' });
+/** A TCP port 1-65535 (shared with the model sections of the config). */
+export const port = z.number({ error: 'must be a TCP port number' }).int({ error: 'must be a whole number' }).min(1, { error: 'must be a port 1-65535' }).max(65535, { error: 'must be a port 1-65535' });
 
 const squidPath = z
   .string({ error: 'must be an absolute path such as "/etc/squid/ssl/ca.pem"' })
