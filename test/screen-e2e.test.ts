@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { generateKeyPair } from 'jose';
 import { chromium, Browser, Page } from 'playwright-core';
 import { mintScreenToken } from '../lib/screen/token';
-import { AUDIENCE, canvasColours, CHROMIUM, ScreenStack, signInToFirstFrame, startScreenStack, TOKEN_ISSUER } from './helpers/screen-stack';
+import { AUDIENCE, canvasColours, CHROMIUM, ScreenStack, signInWithOneRetry, startScreenStack, TOKEN_ISSUER } from './helpers/screen-stack';
 
 /**
  * The virtual browser end to end on 127.0.0.1, with a real remote-display
@@ -38,8 +38,8 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     // One warm session, as a pre-warmed host keeps.
     stack = await startScreenStack({ warm: 1 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    tanaka = await signInToFirstFrame(browser, stack, 'tanaka');
-  }, 180_000);
+    tanaka = await signInWithOneRetry(browser, stack, 'tanaka');
+  }, 300_000);
   afterAll(async () => {
     await browser?.close();
     await stack?.close();
@@ -118,7 +118,7 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
   }, 30_000);
 
   test('a second member of staff gets another account; neither can read the other\'s session or downloads; timeouts end sessions and remove their files', async () => {
-    const sato = await signInToFirstFrame(browser, stack, 'sato');
+    const sato = await signInWithOneRetry(browser, stack, 'sato');
     const a = stack.manager.get('tanaka')!;
     const b = stack.manager.get('sato')!;
     expect(b.user.name).not.toBe(a.user.name);
@@ -145,5 +145,5 @@ describe('virtual browser end to end (TigerVNC + noVNC, Chromium)', () => {
     }
     expect(stack.logs.some((l) => /session for sato ended \(disconnect timeout\)/.test(l))).toBe(true);
     expect(stack.logs.some((l) => /session for tanaka ended \(idle timeout\)/.test(l))).toBe(true);
-  }, 120_000);
+  }, 240_000);
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -25,6 +26,21 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const NOVNC = process.env.NOVNC_DIR ?? '/usr/share/novnc';
 export const AUDIENCE = 'screen-transfer:lab-131016';
 export const TOKEN_ISSUER = 'https://broker.lgwan.example/';
+
+/**
+ * Chromium's own sandbox for an unprivileged account needs user, PID and
+ * network namespaces. Where the machine refuses them (some CI kernels), the
+ * session's Chromium would exit at once; the tests then run it without its
+ * sandbox and say so (the session still runs under its own account).
+ */
+export function chromiumSandboxUsable(): boolean {
+  try {
+    execFileSync('runuser', ['-u', 'nobody', '--', 'unshare', '--user', '--pid', '--net', '--fork', 'true'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface ScreenStack {
   readonly idp: OAuth2Server;
@@ -79,8 +95,10 @@ export async function startScreenStack(o: { warm: number; maxSessions?: number; 
   const keys = await importPublicKeys({ [kid]: await exportJWK(publicKey) });
 
   const inbound = path.join(root, 'inbound');
+  const sandbox = chromiumSandboxUsable();
+  if (!sandbox) console.warn('this machine refuses user namespaces to unprivileged accounts: the session browser runs with --no-sandbox here');
   const manager = new SessionManager({
-    engine: new VncEngine({ browser: chromiumInSession(CHROMIUM), startUrl: webUrl, log }),
+    engine: new VncEngine({ browser: chromiumInSession(CHROMIUM, sandbox ? [] : ['--no-sandbox']), startUrl: webUrl, log }),
     users: new LocalUsers({ homeRoot: path.join(root, 'home'), runRoot: path.join(root, 'run'), prefix: o.prefix ?? 'vbt' }),
     handoff: new DirHandoff(inbound),
     idleTimeoutMs: o.idleTimeoutMs ?? 60 * 60_000,
@@ -166,16 +184,49 @@ export async function signInToFirstFrame(browser: Browser, stack: ScreenStack, l
   page.on('request', (r) => {
     if (r.url().startsWith(`${stack.gatewayUrl}/session?`)) tokenUrl = r.url();
   });
+  // What the terminal's browser saw, for the error if the first frame never comes.
+  const seen: string[] = [];
+  page.on('console', (m) => seen.push(`console.${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => seen.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => seen.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('websocket', (ws) => {
+    seen.push(`websocket opened: ${ws.url()}`);
+    ws.on('socketerror', (e) => seen.push(`websocket error: ${e}`));
+    ws.on('close', () => seen.push('websocket closed'));
+  });
   const t0 = Date.now();
-  await page.goto(stack.brokerUrl, { timeout: deadlineMs });
-  if (page.url() !== `${stack.gatewayUrl}/`) throw new Error(`sign-in ended at ${page.url()}, not the virtual browser`);
-  await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: deadlineMs });
-  // The first frame: the remote Chromium's page (one green link over the viewport) drawn into the canvas.
-  for (;;) {
-    if ((await canvasColours(page)) > 3) break;
-    if (Date.now() - t0 > deadlineMs) throw new Error(`no frame from the remote browser within ${deadlineMs} ms`);
-    await page.waitForTimeout(50);
+  try {
+    await page.goto(stack.brokerUrl, { timeout: deadlineMs });
+    if (page.url() !== `${stack.gatewayUrl}/`) throw new Error(`sign-in ended at ${page.url()}, not the virtual browser`);
+    await page.waitForFunction(() => (globalThis as unknown as { virtualBrowser?: { connected: boolean } }).virtualBrowser?.connected === true, undefined, { timeout: deadlineMs });
+    // The first frame: the remote Chromium's page (one green link over the viewport) drawn into the canvas.
+    for (;;) {
+      if ((await canvasColours(page)) > 3) break;
+      if (Date.now() - t0 > deadlineMs) throw new Error(`no frame from the remote browser within ${deadlineMs} ms`);
+      await page.waitForTimeout(50);
+    }
+  } catch (e) {
+    await ctx.close().catch(() => undefined);
+    const s = stack.manager.get(login);
+    const state = s ? `session ${s.engine.id} alive=${s.engine.alive()} clients=${s.clients}` : 'no session';
+    throw new Error(`${(e as Error).message}\n${state} after ${Date.now() - t0} ms\nserver log:\n  ${stack.logs.join('\n  ')}\nterminal:\n  ${seen.join('\n  ')}`);
   }
   return { page, ms: Date.now() - t0, tokenUrl };
 }
 
+
+/**
+ * For the end-to-end test: a sign-in that does not reach the first frame is
+ * reported in full (server log, what the terminal saw) and tried once more
+ * from a fresh session, so one slow start on a loaded CI machine is visible
+ * but does not hide the other checks. A second failure fails the test.
+ */
+export async function signInWithOneRetry(browser: Browser, stack: ScreenStack, login: string): Promise<{ page: Page; ms: number; tokenUrl: string }> {
+  try {
+    return await signInToFirstFrame(browser, stack, login);
+  } catch (e) {
+    console.warn(`${login}: the sign-in did not reach the first frame; signing in once more from a fresh session. What happened:\n${(e as Error).message}`);
+    await stack.manager.close(login, 'sign-in retried by the test');
+    return signInToFirstFrame(browser, stack, login);
+  }
+}

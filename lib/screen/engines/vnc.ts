@@ -70,6 +70,21 @@ export function chromiumPreferences(downloads: string): string {
 
 const reserved = new Set<number>();
 
+/** Keeps the last lines a child process wrote to stderr, so an unexpected exit can say why (the pipe is always drained). */
+function tailOf(proc: ChildProcess, lines = 20): () => string {
+  const kept: string[] = [];
+  let partial = '';
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => {
+    const parts = (partial + d).split('\n');
+    partial = parts.pop() ?? '';
+    // Chromium's complaints about the missing D-Bus session are noise on a host with no desktop.
+    for (const l of parts) if (l.trim() && !/dbus|D-Bus/.test(l)) kept.push(l.slice(0, 300));
+    if (kept.length > lines) kept.splice(0, kept.length - lines);
+  });
+  return () => [...kept, partial].filter((l) => l.trim()).join(' | ');
+}
+
 function displayFree(n: number): boolean {
   return !reserved.has(n) && !fs.existsSync(`/tmp/.X11-unix/X${n}`) && !fs.existsSync(`/tmp/.X${n}-lock`);
 }
@@ -132,8 +147,10 @@ export class VncEngine implements SessionEngine {
     fs.writeFileSync(path.join(profile, 'Default', 'Preferences'), chromiumPreferences(user.downloads));
     for (const p of [profile, path.join(profile, 'Default'), path.join(profile, 'Default', 'Preferences')]) fs.chownSync(p, user.uid, user.gid);
     const env = { HOME: user.home, USER: user.name, LOGNAME: user.name, PATH: '/usr/local/bin:/usr/bin:/bin', XAUTHORITY: xauthority, DISPLAY: `:${display}`, LANG: process.env.LANG ?? 'C.UTF-8', XDG_RUNTIME_DIR: user.runDir };
-    const asUser = { uid: user.uid, gid: user.gid, cwd: user.home, env, stdio: 'ignore' as const, detached: true };
+    // stderr is kept (last lines) so that an unexpected exit is logged with its reason.
+    const asUser = { uid: user.uid, gid: user.gid, cwd: user.home, env, stdio: ['ignore', 'ignore', 'pipe'] as ('ignore' | 'pipe')[], detached: true };
     const x = spawn(this.xvnc, xvncArgs(display, socket, xauthority, this.o.geometry ?? '1280x800'), asUser);
+    const xTail = tailOf(x);
     let browser: ChildProcess | undefined;
     let stopped = false;
     const stop = async () => {
@@ -152,15 +169,19 @@ export class VncEngine implements SessionEngine {
       reserved.delete(display);
     };
     try {
-      await rfbReady(socket, Date.now() + 15_000, x);
+      await rfbReady(socket, Date.now() + 15_000, x).catch((e: Error) => {
+        throw new Error(`${e.message}${xTail() ? `: ${xTail()}` : ''}`);
+      });
       const args = this.o.browser.args.map((a) => a.replace('{url}', this.o.startUrl).replace('{profile}', profile).replace('{downloads}', user.downloads));
-      browser = spawn(this.o.browser.command, args, asUser);
-      browser.once('exit', (code) => log(`browser of ${sessionId} exited (${code})`));
+      const b = spawn(this.o.browser.command, args, asUser);
+      browser = b;
+      const bTail = tailOf(b);
+      b.once('exit', (code, signal) => log(`browser of ${sessionId} exited (${code ?? signal})${stopped ? '' : `: ${bTail()}`}`));
     } catch (e) {
       await stop();
       throw e;
     }
-    x.once('exit', (code) => log(`display :${display} of ${sessionId} exited (${code})`));
+    x.once('exit', (code, signal) => log(`display :${display} of ${sessionId} exited (${code ?? signal})${stopped ? '' : `: ${xTail()}`}`));
     return {
       id: `:${display}`,
       endpoint: socket,
