@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { DEFAULT_CONFIG, loadConfigOrReport } from '../config';
 import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
+import { writeShapes } from '../lib/scale/assembly';
 
 /**
  * The CDK app. Picks a config with `-c config=<name>` (default: pilot).
@@ -16,6 +17,8 @@ function main(): void {
     return;
   }
   synthThreeTier(app, buildThreeTier(app, config));
+  // The zone stacks' shapes and each municipality's parameter file, for `check-isolation --shapes` (lib/scale).
+  writeShapes(app.outdir, config);
   if (process.env.THREE_TIER_RSS_FILE) {
     // Used by `npm run bench` to record this process's peak memory.
     require('fs').writeFileSync(process.env.THREE_TIER_RSS_FILE, String(process.resourceUsage().maxRSS));

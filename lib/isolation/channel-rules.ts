@@ -42,7 +42,7 @@ export const dnsFirewallFailClosed: IsolationRule = {
         .sort((x: Json, y: Json) => Number(x.Priority) - Number(y.Priority));
       const domainsOf = (x: Json): string[] | undefined => {
         const list = x.FirewallDomainListId !== undefined ? model.refTo(group.stack, x.FirewallDomainListId) : undefined;
-        return list && Array.isArray(list.props.Domains) ? list.props.Domains.map((d: Json) => flattenResolved(d)) : undefined;
+        return list && Array.isArray(list.props.Domains) ? list.props.Domains.map((d: Json) => flattenResolved(d, (x) => model.value(list.stack, x))) : undefined;
       };
       for (const x of rules) {
         const action = String(x.Action).toUpperCase();

@@ -70,7 +70,7 @@ function firewallRules(model: CloudModel, vpc: ResourceRef): { associations: Res
       .filter((r: Json) => r && String(r.Status ?? 'ENABLED').toUpperCase() !== 'DISABLED')
       .map((r: Json): FirewallRule => {
         const list = r.FirewallDomainListId !== undefined ? model.refTo(group.stack, r.FirewallDomainListId) : undefined;
-        const domains = list?.type === 'AWS::Route53Resolver::FirewallDomainList' && Array.isArray(list.props.Domains) ? list.props.Domains.map((d: Json) => flattenResolved(d)) : undefined;
+        const domains = list?.type === 'AWS::Route53Resolver::FirewallDomainList' && Array.isArray(list.props.Domains) ? list.props.Domains.map((d: Json) => flattenResolved(d, (x) => model.value(list.stack, x))) : undefined;
         return { action: String(r.Action ?? '').toUpperCase(), priority: Number(r.Priority ?? 0), domains, qtype: r.Qtype, redirection: r.FirewallDomainRedirectionAction, group };
       })
       .sort((x, y) => x.priority - y.priority);

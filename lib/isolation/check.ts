@@ -4,6 +4,9 @@ import { AnalysisResult, Finding, Target, analyze, targetLabel } from './analyze
 import { INTENT_FILE, IntentError, IsolationIntent } from './intent';
 import { readIntentFile } from './intent-check';
 import { AssemblyError, AssemblyFiles, CloudModel, readAssembly, tagsOf } from './model';
+import { CfnTemplate, readParameterFile, readTemplateFile, StackInput } from './cfn/assembly';
+import { readShapesIndex, SHAPES_DIR, SHAPES_INDEX, ShapesError } from '../scale/assembly';
+import { instantiate, Template } from '../scale/shapes';
 import { ZONE_TAG } from '../core/tags';
 import { RuleFinding, runRules } from './rules';
 import { ZONE_NAMES, ZoneIndex, ZoneName } from './zones';
@@ -28,6 +31,46 @@ export interface CheckOptions {
   /** Region and account for stacks whose environment the input does not state. */
   readonly region?: string;
   readonly account?: string;
+  /**
+   * Check the zone stacks from the assembly's shapes (`shapes/`): each zone
+   * stack is its shape instantiated in memory with its municipality's
+   * parameter file, not its own template (issue #17: the shape is checked once by the
+   * rulebooks; every municipality is still analyzed).
+   */
+  readonly shapes?: boolean;
+}
+
+/** Replaces each zone stack that has a shape by the shape with that stack's parameter file (in memory). */
+export function withShapes(files: AssemblyFiles): AssemblyFiles {
+  const index = readShapesIndex(files.dir);
+  const byStack = new Map(files.stacks.map((s) => [s.name, s]));
+  const dir = path.join(files.dir, SHAPES_DIR);
+  const replaced = new Map<string, StackInput>();
+  for (const c of index.classes) {
+    const templateFile = path.join(dir, c.template);
+    const template = readTemplateFile(templateFile);
+    for (const mem of c.members) {
+      const original = byStack.get(mem.stack);
+      if (!original) throw new ShapesError(`${path.join(dir, SHAPES_INDEX)}: ${mem.stack} is not a stack of this assembly`);
+      const parametersFile = path.join(dir, mem.parametersFile);
+      const parameters = readParameterFile(parametersFile);
+      if (!parameters) throw new ShapesError(`${parametersFile}: missing; the shape ${c.id} needs the values of ${mem.stack}`);
+      const values: Record<string, string> = {};
+      for (const [k, v] of Object.entries(parameters)) {
+        if (typeof v !== 'string') throw new ShapesError(`${parametersFile}: Parameters.${k}: must be a string`);
+        values[k] = v;
+      }
+      // In memory: the shape with this municipality's values is the template checked (the rules see plain values, as in a direct synth).
+      let instance: CfnTemplate;
+      try {
+        instance = instantiate(template as unknown as Template, values) as unknown as CfnTemplate;
+      } catch (e) {
+        throw new ShapesError(`${parametersFile}: ${(e as Error).message}`);
+      }
+      replaced.set(mem.stack, { ...original, template: instance, file: `${templateFile} with ${parametersFile}`, parameters: undefined, parametersFile: undefined });
+    }
+  }
+  return { ...files, stacks: files.stacks.map((s) => replaced.get(s.name) ?? s) };
 }
 
 /** Refuses zone tags that name no zone: a typo would otherwise make a VPC silently zoneless. */
@@ -43,7 +86,8 @@ function checkZoneTags(files: AssemblyFiles, model: CloudModel): void {
 
 export function checkAssembly(input: string | string[], options: CheckOptions = {}): { report: IsolationReport; analysis: AnalysisResult; intent: IsolationIntent } {
   const inputs = Array.isArray(input) ? input : [input];
-  const files = readAssembly(inputs);
+  const read = readAssembly(inputs);
+  const files = options.shapes ? withShapes(read) : read;
   const intentFile = options.intent ?? (inputs.length === 1 && fs.existsSync(inputs[0]) && fs.statSync(inputs[0]).isDirectory() ? path.join(inputs[0], INTENT_FILE) : undefined);
   if (!intentFile) throw new IntentError(`no isolation intent: pass --intent FILE (a cdk.out holds its own ${INTENT_FILE})`);
   const intent = readIntentFile(intentFile);

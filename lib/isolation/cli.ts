@@ -12,12 +12,14 @@ export interface CliIo {
 
 /**
  * `npm run check-isolation -- <cdk.out | template folder | template files…> [--intent FILE]
- *   [--region R] [--account A] [--report FILE] [--json]`
+ *   [--region R] [--account A] [--report FILE] [--json] [--shapes]`
+ * `--shapes` checks each zone stack as its shape (cdk.out/shapes/) instantiated
+ * with its municipality's parameter file, instead of its own template.
  * Exit 0: the templates match their intent. 1: findings. 2: the input or the
  * intent cannot be read (the message names the file and the field), or the
  * check itself failed: never 1, which means findings.
  */
-const USAGE = 'usage: npm run check-isolation -- <cdk.out dir | template dir | template files...> [--intent FILE] [--region REGION] [--account ACCOUNT] [--report FILE] [--json]';
+const USAGE = 'usage: npm run check-isolation -- <cdk.out dir | template dir | template files...> [--intent FILE] [--region REGION] [--account ACCOUNT] [--report FILE] [--json] [--shapes]';
 
 export function checkIsolationCli(argv: string[], io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): number {
   const inputs: string[] = [];
@@ -26,6 +28,7 @@ export function checkIsolationCli(argv: string[], io: CliIo = { out: (s) => proc
   let region: string | undefined;
   let account: string | undefined;
   let json = false;
+  let shapes = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string | undefined => {
@@ -45,6 +48,7 @@ export function checkIsolationCli(argv: string[], io: CliIo = { out: (s) => proc
     } else if (a === '--account') {
       if ((account = value()) === undefined) return 2;
     } else if (a === '--json') json = true;
+    else if (a === '--shapes') shapes = true;
     else if (a === '-h' || a === '--help') {
       io.out(`${USAGE}\n`);
       return 0;
@@ -58,7 +62,7 @@ export function checkIsolationCli(argv: string[], io: CliIo = { out: (s) => proc
     return 2;
   }
   try {
-    const { report } = checkAssembly(inputs, { intent, region, account });
+    const { report } = checkAssembly(inputs, { intent, region, account, shapes });
     const single = inputs.length === 1 && fs.statSync(inputs[0]).isDirectory() ? inputs[0] : undefined;
     const file = reportFile ?? (single ? path.join(single, 'isolation-report.json') : 'isolation-report.json');
     writeReport(file, report);

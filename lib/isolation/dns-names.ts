@@ -75,17 +75,24 @@ export function isOpenEntry(entry: string): boolean {
   return !bare.includes('.');
 }
 
-/** A CloudFormation value as text, with `${AWS::AccountId}`-style placeholders for references (the same for the intent and the analyzer). */
-export function flattenResolved(v: unknown): string {
+/**
+ * A CloudFormation value as text, with `${AWS::AccountId}`-style placeholders
+ * for references (the same for the intent and the analyzer). `resolve`, when
+ * given, evaluates any other part (e.g. an `Fn::Sub` of a shape's parameters)
+ * and is used when that gives a string.
+ */
+export function flattenResolved(v: unknown, resolve?: (part: unknown) => unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (Array.isArray(o['Fn::Join'])) {
       const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
-      return (Array.isArray(parts) ? parts : []).map(flattenResolved).join(sep);
+      return (Array.isArray(parts) ? parts : []).map((p) => flattenResolved(p, resolve)).join(sep);
     }
     if (typeof o.Ref === 'string') return `\${${o.Ref}}`;
+    const r = resolve?.(v);
+    if (typeof r === 'string') return r;
   }
   return '${?}';
 }
