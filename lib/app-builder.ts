@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ControlTowerChecks } from './compliance/control-tower';
@@ -14,6 +14,7 @@ import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
 import { attachZoneDnsFirewalls } from './network/zone-dns';
 import { alphaPrimeMunicipalities, ProxyConsumer, ProxyStack } from './security-cloud/proxy';
+import { builtinValidationEnabled, RulebookScope, ScopedCloudFormationValidate, ScopedNagPack, ScopedPlugin } from './scale/rulebook-scope';
 
 export interface ThreeTierApp {
   readonly config: ThreeTierConfig;
@@ -132,16 +133,28 @@ export function writeIsolationIntent(app: App, built: ThreeTierApp): string {
 
 /** Builds, registers the rulebooks (unless told not to), writes the intent and synthesizes. */
 export function synthThreeTier(app: App, built: ThreeTierApp, opts: { rulebooks?: boolean } = {}): ReturnType<App['synth']> {
-  if (opts.rulebooks ?? true) addRulebooks(app);
+  if (opts.rulebooks ?? true) addRulebooks(app, built.config);
   writeIsolationIntent(app, built);
   return app.synth();
 }
 
 /**
- * The three rulebooks that run on every synth and fail it on error:
- * AwsSolutions (cdk-nag), the AWS Control Tower proactive controls
- * (cfn-guard) and this project's isolation pack.
+ * The rulebooks that run on every synth and fail it on error: AwsSolutions
+ * (cdk-nag), the AWS Control Tower proactive controls (cfn-guard) and this
+ * project's isolation pack, besides aws-cdk-lib's built-in CloudFormation
+ * validation. Given the config, the first two and the built-in validation
+ * evaluate every stack that is not a zone stack and one zone stack per shape
+ * (lib/scale/rulebook-scope.ts); the isolation pack evaluates every stack.
  */
-export function addRulebooks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerChecks(), new ThreeTierIsolationChecks(app));
+export function addRulebooks(app: App, cfg?: ThreeTierConfig): RulebookScope | undefined {
+  if (!cfg) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerChecks(), new ThreeTierIsolationChecks(app));
+    return undefined;
+  }
+  const scope = new RulebookScope(cfg);
+  const plugins: IPolicyValidationPlugin[] = [new ScopedNagPack(new AwsSolutionsChecks(app), scope), new ScopedPlugin(new ControlTowerChecks(), scope), new ThreeTierIsolationChecks(app)];
+  // Registered in place of the default instance (aws-cdk-lib adds its own only when none is registered).
+  if (builtinValidationEnabled(app)) plugins.push(new ScopedCloudFormationValidate(scope));
+  Validations.of(app).addPlugins(...plugins);
+  return scope;
 }

@@ -8,7 +8,10 @@ import { checkAssembly } from '../lib/isolation/check';
 import { checkIsolationCli } from '../lib/isolation/cli';
 import { readShapesIndex, SHAPES_DIR, ShapesIndex, writeShapes } from '../lib/scale/assembly';
 import { configValues, generalize, instantiate, ShapeError, Template } from '../lib/scale/shapes';
-import { synth, synthShipped, Synthesized } from './helpers/synth';
+import { aws_s3 as s3 } from 'aws-cdk-lib';
+import { addRulebooks, buildThreeTier, createApp, writeIsolationIntent } from '../lib/app-builder';
+import { validateConfig } from '../config';
+import { synth, synthShipped, Synthesized, tmpDir } from './helpers/synth';
 
 /**
  * Template shapes (#17, first part): every zone stack of every municipality
@@ -173,5 +176,25 @@ describe('template shapes', () => {
     err.length = 0;
     expect(checkIsolationCli([dir, '--shapes'], { out: () => undefined, err: (x) => err.push(x) })).toBe(2);
     expect(err.join('')).toMatch(/index\.json: missing; this assembly was synthesized without shapes/);
+  });
+});
+
+describe('rulebooks once per shape', () => {
+  test('AwsSolutions, the Control Tower controls and the built-in validation evaluate one zone stack per shape; a stack that differs is a shape of its own, evaluated, and its finding fails the synth', () => {
+    const cfg = validateConfig(syntheticConfig(2, 'scope-2'));
+    const app = createApp({}, tmpDir('scope-2'));
+    const built = buildThreeTier(app, cfg);
+    // The second municipality's lgwan stack gets a bucket no rulebook accepts (no encryption settings, no public access block, no logs).
+    const odd = built.zones.get(cfg.municipalities[1].code)!.get('lgwan')!;
+    new s3.CfnBucket(odd, 'Unruly', {});
+    const scope = addRulebooks(app, cfg)!;
+    writeIsolationIntent(app, built);
+    expect(() => app.synth()).toThrow(/Scope2-022012-Lgwan\/Unruly/);
+    // 8 zone stacks: mynumber, internet and transfer share a shape each; lgwan has two (the odd one evaluated on its own).
+    expect(scope.summary).toEqual({ shapes: 5, zoneStacks: 8 });
+    const zone = [...scope.selected!].filter((n) => /-(Mynumber|Lgwan|Internet|Transfer)$/.test(n)).sort();
+    expect(zone).toEqual(['Scope2-012017-Internet', 'Scope2-012017-Lgwan', 'Scope2-012017-Mynumber', 'Scope2-012017-Transfer', 'Scope2-022012-Lgwan']);
+    // Every stack that is not a zone stack is evaluated.
+    for (const st of built.stacks) if (!/-(Mynumber|Lgwan|Internet|Transfer)$/.test(st.stackName)) expect(scope.selected!.has(st.stackName)).toBe(true);
   });
 });
