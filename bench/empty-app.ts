@@ -4,4 +4,4 @@ import { App, Stack } from 'aws-cdk-lib';
 const app = new App();
 new Stack(app, 'Empty');
 app.synth();
-if (process.env.THREE_TIER_RSS_FILE) require('fs').writeFileSync(process.env.THREE_TIER_RSS_FILE, String(process.resourceUsage().maxRSS));
+if (process.env.THREE_TIER_STATS_FILE) require('fs').writeFileSync(process.env.THREE_TIER_STATS_FILE, JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS, rulebookSeconds: {} }));

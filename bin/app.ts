@@ -2,6 +2,7 @@
 import { DEFAULT_CONFIG, loadConfigOrReport } from '../config';
 import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
 import { writeShapes } from '../lib/scale/assembly';
+import type { RulebookScope } from '../lib/scale/rulebook-scope';
 
 /**
  * The CDK app. Picks a config with `-c config=<name>` (default: pilot).
@@ -16,12 +17,14 @@ function main(): void {
     process.exitCode = 1;
     return;
   }
-  synthThreeTier(app, buildThreeTier(app, config));
+  let scope: RulebookScope | undefined;
+  synthThreeTier(app, buildThreeTier(app, config), { onRulebooks: (s) => (scope = s) });
   // The zone stacks' shapes and each municipality's parameter file, for `check-isolation --shapes` (lib/scale).
   writeShapes(app.outdir, config);
-  if (process.env.THREE_TIER_RSS_FILE) {
-    // Used by `npm run bench` to record this process's peak memory.
-    require('fs').writeFileSync(process.env.THREE_TIER_RSS_FILE, String(process.resourceUsage().maxRSS));
+  if (process.env.THREE_TIER_STATS_FILE) {
+    // Used by `npm run bench`: this process's peak memory and each rulebook's seconds.
+    const stats = { maxRssKb: process.resourceUsage().maxRSS, rulebookSeconds: scope?.seconds ?? {}, shapes: scope?.summary };
+    require('fs').writeFileSync(process.env.THREE_TIER_STATS_FILE, JSON.stringify(stats));
   }
 }
 

@@ -1,6 +1,6 @@
 import { lab } from './lab';
 import { alphaPrime, beta, betaPrime } from './models-shipped';
-import { syntheticConfig } from './layout';
+import { MAX_SYNTHETIC, syntheticConfig } from './layout';
 import { ConfigError, validateConfig } from './load';
 import { pilot } from './pilot';
 import { prefecture } from './prefecture';
@@ -15,7 +15,7 @@ export const DEFAULT_CONFIG = 'pilot';
 
 /**
  * Resolves a config name: a shipped config, or `synthetic-<N>` for a
- * generated config of N municipalities (1-1000), used for scale tests.
+ * generated config of N municipalities (1-1741), used for scale tests.
  */
 export function loadConfig(name: string = DEFAULT_CONFIG): ThreeTierConfig {
   const shipped = SHIPPED_CONFIGS[name];
@@ -23,7 +23,7 @@ export function loadConfig(name: string = DEFAULT_CONFIG): ThreeTierConfig {
   const synthetic = /^synthetic-(\d+)$/.exec(name);
   if (synthetic) {
     const n = Number(synthetic[1]);
-    if (n < 1 || n > 1000) throw new ConfigError(name, [`config: synthetic configs take 1-1000 municipalities, got ${n}`]);
+    if (n < 1 || n > MAX_SYNTHETIC) throw new ConfigError(name, [`config: synthetic configs take 1-${MAX_SYNTHETIC} municipalities (Japan has ${MAX_SYNTHETIC}), got ${n}`]);
     return validateConfig(syntheticConfig(n), name);
   }
   const known = [...Object.keys(SHIPPED_CONFIGS), 'synthetic-<N>'].join(', ');

@@ -19,10 +19,29 @@ export function municipalityBlock(n: number): { mynumber: string; lgwan: string;
   return { mynumber: zone(0), lgwan: zone(1), internet: zone(2), transfer: zone(3) };
 }
 
+/** Japan has 1,741 municipalities (市区町村, 2026): the largest synthetic config. */
+export const MAX_SYNTHETIC = 1741;
+
+/**
+ * The synthetic configs' address plan: the security cloud takes 10.0.0.0/18
+ * (as above); municipality n (0-based) takes the /19 at 10.0.0.0 + (n + 2) *
+ * 2^13 and splits it into one /21 per zone (a /21 holds the subnet plan for
+ * two AZs with room to spare). 10.0.0.0/8 holds 2,046 municipalities this way,
+ * so every municipality of Japan fits.
+ */
+export function syntheticBlock(n: number): { mynumber: string; lgwan: string; internet: string; transfer: string } {
+  if (!Number.isInteger(n) || n < 0 || n >= MAX_SYNTHETIC) {
+    throw new Error(`synthetic municipality index ${n} is outside the address plan (0-${MAX_SYNTHETIC - 1})`);
+  }
+  const base = (parseCidr('10.0.0.0/8') as Cidr).start + (n + 2) * 2 ** 13;
+  const zone = (k: number): string => `${formatIpv4(base + k * 2 ** 11)}/21`;
+  return { mynumber: zone(0), lgwan: zone(1), internet: zone(2), transfer: zone(3) };
+}
+
 /**
  * A config with `count` synthetic municipalities (valid codes, distinct
  * CIDRs and domains). Used by the benchmark, the scale tests and
- * `-c config=synthetic-<N>`.
+ * `-c config=synthetic-<N>` (1-1,741).
  */
 export function syntheticConfig(count: number, name = `synthetic-${count}`): ThreeTierConfigInput {
   const municipalities = Array.from({ length: count }, (_, n) => {
@@ -34,7 +53,7 @@ export function syntheticConfig(count: number, name = `synthetic-${count}`): Thr
       code,
       name: `合成市${n + 1}`,
       nameEn: `Synthetic ${n + 1}`,
-      cidrs: municipalityBlock(n),
+      cidrs: syntheticBlock(n),
       lgwanMailDomains: [`city.synthetic${n + 1}.lg.jp`],
     };
   });

@@ -14,7 +14,7 @@ import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
 import { attachZoneDnsFirewalls } from './network/zone-dns';
 import { alphaPrimeMunicipalities, ProxyConsumer, ProxyStack } from './security-cloud/proxy';
-import { builtinValidationEnabled, RulebookScope, ScopedCloudFormationValidate, ScopedNagPack, ScopedPlugin } from './scale/rulebook-scope';
+import { builtinValidationEnabled, RulebookScope, ScopedCloudFormationValidate, ScopedNagPack, ScopedPlugin, TimedPlugin } from './scale/rulebook-scope';
 
 export interface ThreeTierApp {
   readonly config: ThreeTierConfig;
@@ -132,8 +132,11 @@ export function writeIsolationIntent(app: App, built: ThreeTierApp): string {
 }
 
 /** Builds, registers the rulebooks (unless told not to), writes the intent and synthesizes. */
-export function synthThreeTier(app: App, built: ThreeTierApp, opts: { rulebooks?: boolean } = {}): ReturnType<App['synth']> {
-  if (opts.rulebooks ?? true) addRulebooks(app, built.config);
+export function synthThreeTier(app: App, built: ThreeTierApp, opts: { rulebooks?: boolean; onRulebooks?: (scope: RulebookScope) => void } = {}): ReturnType<App['synth']> {
+  if (opts.rulebooks ?? true) {
+    const scope = addRulebooks(app, built.config)!;
+    opts.onRulebooks?.(scope);
+  }
   writeIsolationIntent(app, built);
   return app.synth();
 }
@@ -152,7 +155,7 @@ export function addRulebooks(app: App, cfg?: ThreeTierConfig): RulebookScope | u
     return undefined;
   }
   const scope = new RulebookScope(cfg);
-  const plugins: IPolicyValidationPlugin[] = [new ScopedNagPack(new AwsSolutionsChecks(app), scope), new ScopedPlugin(new ControlTowerChecks(), scope), new ThreeTierIsolationChecks(app)];
+  const plugins: IPolicyValidationPlugin[] = [new ScopedNagPack(new AwsSolutionsChecks(app), scope), new ScopedPlugin(new ControlTowerChecks(), scope), new TimedPlugin(new ThreeTierIsolationChecks(app), scope)];
   // Registered in place of the default instance (aws-cdk-lib adds its own only when none is registered).
   if (builtinValidationEnabled(app)) plugins.push(new ScopedCloudFormationValidate(scope));
   Validations.of(app).addPlugins(...plugins);

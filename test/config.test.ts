@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ConfigError, loadConfig, SHIPPED_CONFIGS, ThreeTierConfigInput, validateConfig } from '../config';
 import { lgCheckDigit, lgCodeProblem } from '../config/codes';
 import { pilot } from '../config/pilot';
-import { municipalityBlock, syntheticConfig } from '../config/layout';
+import { municipalityBlock, syntheticBlock, syntheticConfig } from '../config/layout';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -70,11 +70,15 @@ describe('shipped configs', () => {
     assert.equal(cfg.logArchive.retentionDays, 365);
     assert.equal(cfg.logArchive.objectLockMode, 'COMPLIANCE');
   });
-  test('synthetic configs of 1, 50 and 1000 municipalities validate', () => {
-    for (const n of [1, 50, 1000]) assert.equal(validateConfig(syntheticConfig(n)).municipalities.length, n);
+  test('synthetic configs of 1, 50 and 1,741 municipalities (every municipality of Japan) validate: distinct codes, CIDRs and domains', () => {
+    for (const n of [1, 50, 1741]) assert.equal(validateConfig(syntheticConfig(n)).municipalities.length, n);
+    assert.equal(loadConfig('synthetic-1741').municipalities.length, 1741);
+    assert.throws(() => loadConfig('synthetic-1742'), /synthetic configs take 1-1741 municipalities \(Japan has 1741\), got 1742/);
   });
-  test('the address plan refuses indexes it cannot hold', () => {
+  test('the address plans refuse indexes they cannot hold', () => {
     assert.throws(() => municipalityBlock(1023), /outside the address plan/);
+    assert.throws(() => syntheticBlock(1741), /outside the address plan \(0-1740\)/);
+    assert.deepEqual(syntheticBlock(1740), { mynumber: '10.217.192.0/21', lgwan: '10.217.200.0/21', internet: '10.217.208.0/21', transfer: '10.217.216.0/21' });
   });
   test('multi-account is expressible: a municipality in its own account', () => {
     const cfg = validateConfig(
@@ -201,7 +205,7 @@ describe('the CDK app on bad config', () => {
   test('prints every problem without a stack trace and exits non-zero', () => {
     const r = runApp({ config: 'synthetic-0' });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /Invalid config "synthetic-0":\n  - config: synthetic configs take 1-1000 municipalities, got 0/);
+    assert.match(r.stderr, /Invalid config "synthetic-0":\n  - config: synthetic configs take 1-1741 municipalities \(Japan has 1741\), got 0/);
     assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace lines');
   });
   test('names the configs that exist when the name is unknown', () => {

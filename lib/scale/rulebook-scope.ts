@@ -16,6 +16,18 @@ import { classify, ShapeClass, Template } from './shapes';
  */
 export class RulebookScope {
   private memo?: { key: string; selected: Set<string>; classes: ShapeClass[] };
+  /** Seconds each rulebook took in the last synth, by plugin name (for `npm run bench`). */
+  readonly seconds: Record<string, number> = {};
+
+  /** Runs one rulebook and adds its time under its name. */
+  time<T>(name: string, f: () => T): T {
+    const t0 = process.hrtime.bigint();
+    try {
+      return f();
+    } finally {
+      this.seconds[name] = (this.seconds[name] ?? 0) + Number(process.hrtime.bigint() - t0) / 1e9;
+    }
+  }
 
   constructor(private readonly cfg: ThreeTierConfig) {}
 
@@ -88,7 +100,24 @@ export class ScopedPlugin implements IPolicyValidationPlugin {
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    return this.inner.validate(this.scope.narrow(context));
+    return this.scope.time(this.name, () => this.inner.validate(this.scope.narrow(context)));
+  }
+}
+
+/** A rulebook that sees every stack, timed like the scoped ones. */
+export class TimedPlugin implements IPolicyValidationPlugin {
+  readonly name: string;
+  readonly version?: string;
+  readonly ruleIds?: string[];
+
+  constructor(private readonly inner: IPolicyValidationPlugin, private readonly scope: RulebookScope) {
+    this.name = inner.name;
+    this.version = inner.version;
+    this.ruleIds = inner.ruleIds;
+  }
+
+  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return this.scope.time(this.name, () => this.inner.validate(context));
   }
 }
 
@@ -105,6 +134,10 @@ export class ScopedNagPack implements IPolicyValidationPlugin {
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return this.scope.time(this.name, () => this.run(context));
+  }
+
+  private run(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const narrowed = this.scope.narrow(context);
     const wanted = new Set(narrowed.stackTemplates.map((s) => stackNameOf(s.stackConstructPath)));
     const app = (context as IPolicyValidationContext & { appConstruct?: App }).appConstruct;
@@ -124,7 +157,7 @@ export class ScopedCloudFormationValidate extends CloudFormationValidatePlugin {
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    return super.validate(this.scope.narrow(context));
+    return this.scope.time(this.name, () => super.validate(this.scope.narrow(context)));
   }
 }
 
