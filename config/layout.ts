@@ -62,6 +62,8 @@ export function syntheticConfig(count: number, name = `synthetic-${count}`): Thr
     region: 'ap-northeast-1',
     availabilityZones: ['ap-northeast-1a', 'ap-northeast-1c'],
     securityCloud: { name: 'Synthetic', cidr: SECURITY_CLOUD_CIDR },
+    // Scale configs: one municipality per shape is built, the others are parameter files of its shapes (lib/scale).
+    rollout: { method: 'shapes' },
     municipalities,
   };
 }

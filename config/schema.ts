@@ -301,6 +301,18 @@ const baseSchema = z.strictObject({
     updates: updatesSchema.default({ channels: [], fetch: { instanceTypes: ['c6i.large', 'c7i.large'] }, mirrorTiers: ['lgwan', 'mynumber'] }),
     /** Lab only: one small SSM-managed probe instance per zone, for the live checks. */
     probes: z.boolean().default(false),
+    /**
+     * How the zone stacks are built: `stacks` (default) builds every
+     * municipality's zone stacks, for `cdk deploy --all` into one account;
+     * `shapes` builds one municipality per shape (and one more to verify the
+     * shape) and writes every other municipality as a parameter file of its
+     * shape (cdk.out/shapes, lib/scale). For configs of many municipalities.
+     */
+    rollout: z
+      .strictObject({
+        method: z.enum(['stacks', 'shapes'], { error: 'must be "stacks" (every zone stack built, for cdk deploy --all) or "shapes" (one municipality per shape built, the others as parameter files)' }).default('stacks'),
+      })
+      .default({ method: 'stacks' }),
     securityCloud: z.strictObject(
       {
         name: z.string().regex(/^[A-Z][A-Za-z0-9]{1,30}$/, { error: 'must be a PascalCase name of letters and digits, e.g. "Tokyo" (it becomes part of stack names)' }),
@@ -505,6 +517,10 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
       });
     }
     for (const p of modelProblems(cfg.model, m)) issue(ctx, [...base, ...p.path], p.message);
+    const model = m.model ?? cfg.model;
+    if (cfg.rollout.method === 'shapes' && (model === 'beta' || model === 'beta-prime')) {
+      issue(ctx, [...base, 'model'], `is "${model}", whose internet-side screen endpoints are a stack of their own, not one of the four zone stacks that rollout.method "shapes" turns into shapes; use rollout.method "stacks" for this config`);
+    }
     if (m.pickup) for (const p of pickupProblems(m.pickup, m.cidrs.lgwan, m.terminals.lgwan?.officeCidrs ?? [])) issue(ctx, [...base, 'pickup', ...p.path], p.message);
     m.lgwanMailDomains.forEach((d, j) => {
       const owner = domains.get(d);

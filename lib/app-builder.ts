@@ -14,6 +14,7 @@ import { buildIntent, IsolationIntent, writeIntent } from './isolation/intent';
 import { ThreeTierIsolationChecks } from './isolation/pack';
 import { attachZoneDnsFirewalls } from './network/zone-dns';
 import { alphaPrimeMunicipalities, ProxyConsumer, ProxyStack } from './security-cloud/proxy';
+import { builtMunicipalities, featureGroups } from './scale/features';
 import { builtinValidationEnabled, RulebookScope, ScopedCloudFormationValidate, ScopedNagPack, ScopedPlugin, TimedPlugin } from './scale/rulebook-scope';
 
 export interface ThreeTierApp {
@@ -25,6 +26,8 @@ export interface ThreeTierApp {
   /** Zone stacks by municipality code, then zone. */
   readonly zones: Map<string, Map<string, ZoneStack>>;
   readonly stacks: Stack[];
+  /** rollout.method "shapes": for each municipality the app did not build, the built one whose shapes it takes. */
+  readonly builtAs: Map<string, string>;
 }
 
 /**
@@ -74,7 +77,8 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
     stacks.push(proxy);
   }
   const zones = new Map<string, Map<string, ZoneStack>>();
-  for (const m of cfg.municipalities) {
+  // rollout.method "shapes": one municipality per shape (and one to verify it) is built; the others become parameter files (lib/scale).
+  for (const m of builtMunicipalities(cfg)) {
     const byZone = new Map<string, ZoneStack>();
     for (const zone of ZONES) {
       const stack = new ZoneStack(app, zoneStackName(cfg.name, m.code, zone), {
@@ -95,7 +99,8 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
   const crossingStacks = wireCrossings(app, cfg, zones);
   for (const [code, proxy] of proxies) {
     const m = proxy.proxy.municipality;
-    const lgwan = zones.get(code)!.get('lgwan')!;
+    const lgwan = zones.get(code)?.get('lgwan');
+    if (!lgwan) continue; // not built (rollout.method "shapes"): its lgwan shape has the consumer
     if ((m.account ?? cfg.account) !== scAccount) continue; // the proxy stack warns and docs/proxy.en.md says what to do
     new ProxyConsumer(lgwan, 'AlphaPrimeProxy', { vpc: lgwan.zoneVpc.vpc, serviceName: proxy.proxy.service.vpcEndpointServiceName, port: m.alphaPrime!.port, officeCidrs: m.terminals.lgwan?.officeCidrs ?? [] });
   }
@@ -104,7 +109,18 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
   const intent = buildIntent(cfg, (code, zone) => zoneStackName(cfg.name, code, zone), securityCloud.stackName);
   // DNS is a channel: every allowlist zone of the intent gets its DNS Firewall (after the crossings, whose buckets it names).
   attachZoneDnsFirewalls(cfg, zones, intent);
-  return { config: cfg, intent, logArchive, securityCloud, zones, stacks };
+  const builtAs = new Map<string, string>();
+  for (const g of featureGroups(cfg)) for (const m of g.members) if (!zones.has(m.code)) builtAs.set(m.code, g.members[0].code);
+  // A municipality not built resolves the names of its own buckets, as the one whose shapes it takes resolves its own.
+  for (const [code, as] of builtAs) {
+    for (const z of intent.zones) {
+      if (z.municipality !== code || z.dns?.policy !== 'allowlist') continue;
+      const from = intent.zones.find((x) => x.municipality === as && x.zone === z.zone)?.dns?.names ?? [];
+      const mine = from.map((n) => n.split(`${cfg.name}-${as}-`).join(`${cfg.name}-${code}-`));
+      z.dns.names = [...new Set([...(z.dns.names ?? []), ...mine])].sort();
+    }
+  }
+  return { config: cfg, intent, logArchive, securityCloud, zones, stacks, builtAs };
 }
 
 function findByPath(app: App, constructPath: string): IConstruct | undefined {
@@ -114,13 +130,27 @@ function findByPath(app: App, constructPath: string): IConstruct | undefined {
 }
 
 /**
+ * A construct path in a municipality the app did not build (rollout.method
+ * "shapes"), as the path of the same resource in the municipality whose
+ * shapes it takes: same shape, same logical id.
+ */
+function builtPath(stackAs: Map<string, string>, constructPath: string): string {
+  const [stack, ...rest] = constructPath.split('/');
+  const as = stackAs.get(stack);
+  return as ? [as, ...rest].join('/') : constructPath;
+}
+
+/**
  * Fills the enforcing resources' logical ids into the intent and writes it
  * into the app's cloud assembly directory (isolation-intent.json).
  */
 export function writeIsolationIntent(app: App, built: ThreeTierApp): string {
+  // Zone stack names of the municipalities not built → the same zone of the one whose shapes they take.
+  const stackAs = new Map<string, string>();
+  for (const [code, as] of built.builtAs) for (const zone of ZONES) stackAs.set(zoneStackName(built.config.name, code, zone), zoneStackName(built.config.name, as, zone));
   for (const c of [...built.intent.crossings, ...(built.intent.ingress ?? [])]) {
     for (const e of c.enforcedBy) {
-      let el = findByPath(app, e.constructPath);
+      let el = findByPath(app, e.constructPath) ?? (stackAs.size ? findByPath(app, builtPath(stackAs, e.constructPath)) : undefined);
       if (el && !(el instanceof CfnElement)) el = el.node.defaultChild;
       if (!(el instanceof CfnElement)) {
         throw new Error(`isolation intent: crossing ${c.id} names ${e.constructPath} (${e.role}), which is not a CloudFormation resource of this app`);

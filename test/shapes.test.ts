@@ -8,6 +8,7 @@ import { checkAssembly } from '../lib/isolation/check';
 import { checkIsolationCli } from '../lib/isolation/cli';
 import { readShapesIndex, SHAPES_DIR, ShapesIndex, writeShapes } from '../lib/scale/assembly';
 import { configValues, generalize, instantiate, ShapeError, Template } from '../lib/scale/shapes';
+import { builtMunicipalities, featureGroups, featureKey } from '../lib/scale/features';
 import { aws_s3 as s3 } from 'aws-cdk-lib';
 import { addRulebooks, buildThreeTier, createApp, writeIsolationIntent } from '../lib/app-builder';
 import { validateConfig } from '../config';
@@ -26,6 +27,7 @@ function withSpecificCommunications(): ThreeTierConfigInput {
   const cfg = syntheticConfig(3, 'shapes-3');
   return {
     ...cfg,
+    rollout: { method: 'stacks' },
     municipalities: cfg.municipalities.map((m, i) => ({
       ...m,
       specificCommunications: {
@@ -181,7 +183,7 @@ describe('template shapes', () => {
 
 describe('rulebooks once per shape', () => {
   test('AwsSolutions, the Control Tower controls and the built-in validation evaluate one zone stack per shape; a stack that differs is a shape of its own, evaluated, and its finding fails the synth', () => {
-    const cfg = validateConfig(syntheticConfig(2, 'scope-2'));
+    const cfg = validateConfig({ ...syntheticConfig(2, 'scope-2'), rollout: { method: 'stacks' } });
     const app = createApp({}, tmpDir('scope-2'));
     const built = buildThreeTier(app, cfg);
     // The second municipality's lgwan stack gets a bucket no rulebook accepts (no encryption settings, no public access block, no logs).
@@ -196,5 +198,54 @@ describe('rulebooks once per shape', () => {
     expect(zone).toEqual(['Scope2-012017-Internet', 'Scope2-012017-Lgwan', 'Scope2-012017-Mynumber', 'Scope2-012017-Transfer', 'Scope2-022012-Lgwan']);
     // Every stack that is not a zone stack is evaluated.
     for (const st of built.stacks) if (!/-(Mynumber|Lgwan|Internet|Transfer)$/.test(st.stackName)) expect(scope.selected!.has(st.stackName)).toBe(true);
+  });
+});
+
+describe('rollout.method "shapes": one municipality per shape built, the others predicted', () => {
+  test('every predicted zone stack is exactly the template a full build gives; the intent and the isolation check are the same', () => {
+    const input = syntheticConfig(7, 'predict-7');
+    expect(input.rollout).toEqual({ method: 'shapes' });
+    const shaped = synth(input, { builtinValidation: false, treeMetadata: false });
+    const full = synth({ ...input, rollout: { method: 'stacks' } }, { builtinValidation: false, treeMetadata: false });
+    // The first and the last municipality are built (the last verifies the shape); the five others are parameter files.
+    expect(shaped.templates.size).toBe(2 * 4 + 2);
+    expect(full.templates.size).toBe(7 * 4 + 2);
+    const { index: idx } = writeShapes(shaped.outdir, shaped.config);
+    expect(idx.classes.map((c) => [c.members.length, c.members.filter((m) => m.predicted).length])).toEqual([[7, 5], [7, 5], [7, 5], [7, 5]]);
+    for (const c of idx.classes) {
+      const shape: Template = JSON.parse(fs.readFileSync(path.join(shaped.outdir, SHAPES_DIR, c.template), 'utf8'));
+      for (const mem of c.members) {
+        const { Parameters } = JSON.parse(fs.readFileSync(path.join(shaped.outdir, SHAPES_DIR, mem.parametersFile), 'utf8'));
+        expect(instantiate(shape, Parameters)).toEqual(full.templates.get(mem.stack));
+      }
+    }
+    const intent = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'isolation-intent.json'), 'utf8'));
+    expect(intent(shaped.outdir)).toEqual(intent(full.outdir));
+    // The check reads the predicted stacks from the shapes by itself (the assembly holds only the built ones).
+    const a = checkAssembly(shaped.outdir).report;
+    const b = checkAssembly(full.outdir).report;
+    expect(a.verdict).toBe('match');
+    expect(b.verdict).toBe('match');
+    // The same reaches and rows (the predicted stacks are read after the built ones, so the order differs).
+    const sorted = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+    expect(sorted(a.analyzer.reaches)).toEqual(sorted(b.analyzer.reaches));
+    expect(sorted(a.matrix)).toEqual(sorted(b.matrix));
+  });
+
+  test('municipalities with other features get shapes of their own; a model with a stack beyond the four zones is refused with the fix', () => {
+    const base = syntheticConfig(4, 'predict-4');
+    const mixed = { ...base, municipalities: base.municipalities.map((m, i) => (i === 2 ? { ...m, dnsAllow: { mynumber: ['registry.example.jp'] } } : m)) };
+    const cfg = validateConfig(mixed);
+    const groups = featureGroups(cfg);
+    expect(groups.map((g) => g.members.map((m) => m.code))).toEqual([[cfg.municipalities[0].code, cfg.municipalities[1].code, cfg.municipalities[3].code], [cfg.municipalities[2].code]]);
+    expect(builtMunicipalities(cfg).map((m) => m.code)).toEqual([cfg.municipalities[0].code, cfg.municipalities[2].code, cfg.municipalities[3].code]);
+    // Equal values in other places are another feature: a mail peer that is also the 特定通信 destination.
+    const sc = (addr: string, peer: string) => ({ lgwanConnection: { type: 'vpn' as const, customerGatewayIp: '192.0.2.40', bgpAsn: 65040 }, lgwanNetworkCidr: '172.20.0.0/16', destinations: [{ name: 'x', address: addr, port: 443, protocol: 'tcp' as const }], mailPeer: peer });
+    const a = featureKey(validateConfig({ ...base, municipalities: [{ ...base.municipalities[0], specificCommunications: sc('172.20.1.10', '172.20.2.25') }] }).municipalities[0]);
+    const b = featureKey(validateConfig({ ...base, municipalities: [{ ...base.municipalities[0], specificCommunications: sc('172.20.1.11', '172.20.2.26') }] }).municipalities[0]);
+    const c = featureKey(validateConfig({ ...base, municipalities: [{ ...base.municipalities[0], specificCommunications: sc('172.20.1.10', '172.20.1.10') }] }).municipalities[0]);
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
+    expect(() => validateConfig({ ...base, model: 'beta' as const })).toThrow(/municipalities\[0\]\.model: is "beta", whose internet-side screen endpoints are a stack of their own.*use rollout\.method "stacks"/);
   });
 });

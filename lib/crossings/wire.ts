@@ -69,7 +69,8 @@ export function wireCrossings(app: App, cfg: ThreeTierConfig, zones: Map<string,
 
   const models: Stack[] = [];
   for (const m of cfg.municipalities) {
-    const z = zones.get(m.code)!;
+    const z = zones.get(m.code);
+    if (!z) continue; // not built (rollout.method "shapes")
     const mynumber = z.get('mynumber')!;
     const lgwan = z.get('lgwan')!;
     const internet = z.get('internet')!;

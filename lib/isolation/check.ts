@@ -40,6 +40,12 @@ export interface CheckOptions {
   readonly shapes?: boolean;
 }
 
+/** Whether the assembly has zone stacks that exist only as shape + parameter file. */
+function predictedShapes(dir: string | undefined): boolean {
+  if (!dir || !fs.existsSync(path.join(dir, SHAPES_DIR, SHAPES_INDEX))) return false;
+  return readShapesIndex(dir).classes.some((c) => c.members.some((m) => m.predicted));
+}
+
 /** Replaces each zone stack that has a shape by the shape with that stack's parameter file (in memory). */
 export function withShapes(files: AssemblyFiles): AssemblyFiles {
   const index = readShapesIndex(files.dir);
@@ -50,7 +56,7 @@ export function withShapes(files: AssemblyFiles): AssemblyFiles {
     const templateFile = path.join(dir, c.template);
     const template = readTemplateFile(templateFile);
     for (const mem of c.members) {
-      const original = byStack.get(mem.stack);
+      const original: StackInput | undefined = byStack.get(mem.stack) ?? (mem.predicted ? { name: mem.stack, template: template, account: mem.account, region: mem.region } : undefined);
       if (!original) throw new ShapesError(`${path.join(dir, SHAPES_INDEX)}: ${mem.stack} is not a stack of this assembly`);
       const parametersFile = path.join(dir, mem.parametersFile);
       const parameters = readParameterFile(parametersFile);
@@ -70,7 +76,9 @@ export function withShapes(files: AssemblyFiles): AssemblyFiles {
       replaced.set(mem.stack, { ...original, template: instance, file: `${templateFile} with ${parametersFile}`, parameters: undefined, parametersFile: undefined });
     }
   }
-  return { ...files, stacks: files.stacks.map((s) => replaced.get(s.name) ?? s) };
+  const present = new Set(files.stacks.map((s) => s.name));
+  const added = [...replaced.values()].filter((s) => !present.has(s.name));
+  return { ...files, stacks: [...files.stacks.map((s) => replaced.get(s.name) ?? s), ...added] };
 }
 
 /** Refuses zone tags that name no zone: a typo would otherwise make a VPC silently zoneless. */
@@ -87,7 +95,8 @@ function checkZoneTags(files: AssemblyFiles, model: CloudModel): void {
 export function checkAssembly(input: string | string[], options: CheckOptions = {}): { report: IsolationReport; analysis: AnalysisResult; intent: IsolationIntent } {
   const inputs = Array.isArray(input) ? input : [input];
   const read = readAssembly(inputs);
-  const files = options.shapes ? withShapes(read) : read;
+  // An assembly of rollout.method "shapes" holds most municipalities only as parameter files: it is always checked from its shapes.
+  const files = options.shapes || predictedShapes(read.dir) ? withShapes(read) : read;
   const intentFile = options.intent ?? (inputs.length === 1 && fs.existsSync(inputs[0]) && fs.statSync(inputs[0]).isDirectory() ? path.join(inputs[0], INTENT_FILE) : undefined);
   if (!intentFile) throw new IntentError(`no isolation intent: pass --intent FILE (a cdk.out holds its own ${INTENT_FILE})`);
   const intent = readIntentFile(intentFile);

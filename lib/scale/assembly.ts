@@ -4,7 +4,8 @@ import type { ThreeTierConfig } from '../../config/schema';
 import { ZONES } from '../../config/schema';
 import { zoneStackName } from '../core/naming';
 import { AssemblyError } from '../isolation/cfn/assembly';
-import { classify, ShapeClass, Template } from './shapes';
+import { builtMunicipalities, featureGroups } from './features';
+import { classify, configValues, derivedValueFor, ShapeClass, Template } from './shapes';
 
 /**
  * The shapes of a synthesized config, written into its cloud assembly
@@ -16,6 +17,16 @@ import { classify, ShapeClass, Template } from './shapes';
 export const SHAPES_DIR = 'shapes';
 export const SHAPES_INDEX = 'index.json';
 
+export interface ShapesIndexMember {
+  readonly code: string;
+  readonly stack: string;
+  readonly parametersFile: string;
+  /** Not built by the app (rollout.method "shapes"): its stack is the shape with this parameter file. */
+  readonly predicted?: boolean;
+  readonly account?: string;
+  readonly region?: string;
+}
+
 export interface ShapesIndex {
   readonly config: string;
   readonly classes: {
@@ -24,7 +35,7 @@ export interface ShapesIndex {
     readonly template: string;
     readonly parameters: string[];
     readonly resources: number;
-    readonly members: { readonly code: string; readonly stack: string; readonly parametersFile: string }[];
+    readonly members: ShapesIndexMember[];
   }[];
 }
 
@@ -40,8 +51,9 @@ function readTemplate(dir: string, stack: string): Template {
  */
 export function writeShapes(dir: string, cfg: ThreeTierConfig, outDir?: string): { classes: ShapeClass[]; index: ShapesIndex } {
   const zoneOf = new Map<string, string>();
+  const built = new Set(builtMunicipalities(cfg).map((m) => m.code));
   const classes = classify(
-    cfg,
+    { ...cfg, municipalities: cfg.municipalities.filter((m) => built.has(m.code)) },
     (m) =>
       new Map(
         ZONES.map((zone) => {
@@ -52,6 +64,8 @@ export function writeShapes(dir: string, cfg: ThreeTierConfig, outDir?: string):
       ),
     (stack) => zoneOf.get(stack)!,
   );
+  const predicted = new Set<string>();
+  if (cfg.rollout.method === 'shapes') predictMembers(cfg, classes, predicted);
   const out = outDir ?? path.join(dir, SHAPES_DIR);
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(path.join(out, 'instances'), { recursive: true });
@@ -69,7 +83,8 @@ export function writeShapes(dir: string, cfg: ThreeTierConfig, outDir?: string):
         members: c.members.map((mem) => {
           const parametersFile = path.join('instances', `${mem.stackName}.parameters.json`);
           fs.writeFileSync(path.join(out, parametersFile), JSON.stringify({ Parameters: mem.parameters }, null, 1));
-          return { code: mem.code, stack: mem.stackName, parametersFile };
+          const m = cfg.municipalities.find((x) => x.code === mem.code)!;
+          return { code: mem.code, stack: mem.stackName, parametersFile, ...(predicted.has(mem.stackName) ? { predicted: true } : {}), account: m.account ?? cfg.account, region: m.region ?? cfg.region };
         }),
       };
     }),
@@ -80,6 +95,42 @@ export function writeShapes(dir: string, cfg: ThreeTierConfig, outDir?: string):
 
 /** A damaged or missing shapes folder: the check cannot read its input (exit 2), never a finding. */
 export class ShapesError extends AssemblyError {}
+
+/**
+ * rollout.method "shapes": adds every municipality the app did not build to
+ * the shapes of its feature group's first municipality, with its own values.
+ * Refuses (fail closed) a group whose first and last municipality, both
+ * built, do not share every shape, and a municipality that lacks a value its
+ * shape needs.
+ */
+function predictMembers(cfg: ThreeTierConfig, classes: ShapeClass[], predicted: Set<string>): void {
+  const classOf = new Map<string, ShapeClass>();
+  for (const c of classes) for (const mem of c.members) classOf.set(mem.stackName, c);
+  for (const g of featureGroups(cfg)) {
+    const first = g.members[0];
+    const last = g.members[g.members.length - 1];
+    for (const zone of ZONES) {
+      const c = classOf.get(zoneStackName(cfg.name, first.code, zone));
+      const check = classOf.get(zoneStackName(cfg.name, last.code, zone));
+      if (!c || !check) throw new ShapesError(`rollout.method "shapes": the ${zone} stacks of ${first.code} and ${last.code} were not built`);
+      if (c !== check) {
+        throw new ShapesError(`rollout.method "shapes": municipalities ${first.code} and ${last.code} have the same features but their ${zone} stacks differ in more than their values, so their shape cannot be predicted; set rollout.method to "stacks" and report this as a bug`);
+      }
+      for (const m of g.members.slice(1, -1)) {
+        const fromConfig = Object.fromEntries(configValues(m).map((v) => [v.name, v.value]));
+        const parameters: Record<string, string> = {};
+        for (const p of c.parameters) {
+          const v = fromConfig[p] ?? derivedValueFor(m, p);
+          if (v === undefined) throw new ShapesError(`rollout.method "shapes": municipality ${m.code} has no value for ${p}, which the ${zone} shape ${c.id} needs`);
+          parameters[p] = v;
+        }
+        const stackName = zoneStackName(cfg.name, m.code, zone);
+        c.members.push({ code: m.code, stackName, parameters });
+        predicted.add(stackName);
+      }
+    }
+  }
+}
 
 /** The shape index of an assembly, with a clear error when there is none or it is damaged. */
 export function readShapesIndex(dir: string): ShapesIndex {
