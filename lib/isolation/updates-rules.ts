@@ -42,8 +42,16 @@ function templateGroups(lt: ResourceRef): Json[] {
 }
 
 /** Security groups used by launch templates whose user data installs `service`. */
+// Computed once per model and service: the rules ask for every security group (quadratic at 1,741 municipalities otherwise).
+const groupsCache = new WeakMap<object, Map<string, Set<string>>>();
+
 function groupsOfService(ctx: RuleContext, service: string): Set<string> {
+  let byService = groupsCache.get(ctx.model);
+  if (!byService) groupsCache.set(ctx.model, (byService = new Map()));
+  const cached = byService.get(service);
+  if (cached) return cached;
   const out = new Set<string>();
+  byService.set(service, out);
   for (const lt of ctx.model.ofType('AWS::EC2::LaunchTemplate')) {
     if (!JSON.stringify(lt.props.LaunchTemplateData?.UserData ?? '').includes(service)) continue;
     for (const g of templateGroups(lt)) {
