@@ -22,9 +22,9 @@ import { synth, synthShipped, Synthesized, tmpDir } from './helpers/synth';
  * is found for that municipality only.
  */
 
-/** Three municipalities with 特定通信 (X5), each with its own destination. */
-function withSpecificCommunications(): ThreeTierConfigInput {
-  const cfg = syntheticConfig(3, 'shapes-3');
+/** Municipalities with 特定通信 (X5), each with its own destination. */
+function withSpecificCommunications(count = 3, name = 'shapes-3'): ThreeTierConfigInput {
+  const cfg = syntheticConfig(count, name);
   return {
     ...cfg,
     rollout: { method: 'stacks' },
@@ -247,5 +247,49 @@ describe('rollout.method "shapes": one municipality per shape built, the others 
     expect(a).toBe(b);
     expect(c).not.toBe(a);
     expect(() => validateConfig({ ...base, model: 'beta' as const })).toThrow(/municipalities\[0\]\.model: is "beta", whose internet-side screen endpoints are a stack of their own.*use rollout\.method "stacks"/);
+  });
+});
+
+describe('check-isolation in batches of municipalities (assemblies of shapes)', () => {
+  let dir: string;
+  let cfgCodes: string[];
+  beforeAll(() => {
+    const s = synth({ ...withSpecificCommunications(7, 'batch-7'), rollout: { method: 'shapes' } }, { builtinValidation: false, treeMetadata: false });
+    writeShapes(s.outdir, s.config);
+    dir = s.outdir;
+    cfgCodes = s.config.municipalities.map((m) => m.code);
+  });
+
+  test('checked in batches of 3 (hub and shared stacks in every batch), the verdict, reaches, matrix and findings are those of one check of everything', () => {
+    const whole = checkAssembly(dir, { batchSize: 100 }).report;
+    const parts = checkAssembly(dir, { batchSize: 3 }).report;
+    // As sets: one check of everything lists a reach once per route table that has it; the batches list each once.
+    const sorted = (xs: unknown[]) => [...new Set(xs.map((x) => JSON.stringify(x)))].sort();
+    expect(parts.verdict).toBe('match');
+    expect(whole.verdict).toBe('match');
+    expect(sorted(parts.analyzer.reaches)).toEqual(sorted(whole.analyzer.reaches));
+    expect(sorted(parts.matrix)).toEqual(sorted(whole.matrix));
+    expect(sorted(parts.pack.acknowledged)).toEqual(sorted(whole.pack.acknowledged));
+    expect(parts.matrix.length).toBe(whole.matrix.length);
+  });
+
+  test('a 特定通信 /32 widened to /16 in one predicted municipality\'s parameter file is found in batches too, for that municipality only', () => {
+    const copy = copyAssembly(dir);
+    const victim = cfgCodes[3];
+    const idx = readShapesIndex(copy);
+    const mem = idx.classes.find((c) => c.zone === 'mynumber')!.members.find((m) => m.code === victim)!;
+    expect(mem.predicted).toBe(true);
+    const file = path.join(copy, SHAPES_DIR, mem.parametersFile);
+    const p = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(p.Parameters.SpecificCommunicationsDestinations0AddressCidr).toBe('172.20.1.13/32');
+    p.Parameters.SpecificCommunicationsDestinations0AddressCidr = '172.20.0.0/16';
+    fs.writeFileSync(file, JSON.stringify(p));
+    for (const batchSize of [3, 100]) {
+      const r = checkAssembly(copy, { batchSize }).report;
+      expect(r.verdict).toBe('mismatch');
+      const named = [...r.analyzer.findings.map((f) => f.municipality ?? f.message), ...r.pack.findings.map((f) => f.stack)];
+      expect(named.length).toBeGreaterThan(0);
+      for (const n of named) expect(String(n)).toContain(victim);
+    }
   });
 });

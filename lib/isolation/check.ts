@@ -38,6 +38,8 @@ export interface CheckOptions {
    * rulebooks; every municipality is still analyzed).
    */
   readonly shapes?: boolean;
+  /** Municipalities per batch when an assembly of shapes is checked in parts (default BATCH_SIZE). */
+  readonly batchSize?: number;
 }
 
 /** Whether the assembly has zone stacks that exist only as shape + parameter file. */
@@ -96,10 +98,91 @@ export function checkAssembly(input: string | string[], options: CheckOptions = 
   const inputs = Array.isArray(input) ? input : [input];
   const read = readAssembly(inputs);
   // An assembly of rollout.method "shapes" holds most municipalities only as parameter files: it is always checked from its shapes.
-  const files = options.shapes || predictedShapes(read.dir) ? withShapes(read) : read;
+  const shaped = options.shapes || predictedShapes(read.dir);
+  const files = shaped ? withShapes(read) : read;
   const intentFile = options.intent ?? (inputs.length === 1 && fs.existsSync(inputs[0]) && fs.statSync(inputs[0]).isDirectory() ? path.join(inputs[0], INTENT_FILE) : undefined);
   if (!intentFile) throw new IntentError(`no isolation intent: pass --intent FILE (a cdk.out holds its own ${INTENT_FILE})`);
   const intent = readIntentFile(intentFile);
+  const assembly = inputs.map((i) => path.resolve(i)).join(', ');
+  const batches = shaped ? municipalityBatches(files, options.batchSize ?? BATCH_SIZE) : undefined;
+  if (!batches) {
+    const one = checkFiles(files, intent, options);
+    return { report: { assembly, config: intent.config, ...one.report }, analysis: one.analysis, intent };
+  }
+  // Many municipalities: each batch is checked with every stack that is not a zone stack (hub, log archive, ...) and the
+  // zone stacks of its municipalities only. What one municipality can reach does not depend on another's zone stacks:
+  // tenants meet only in the hub, which every batch holds, with at least two tenants (docs/shapes.en.md).
+  const parts = batches.map((b) => checkFiles({ ...files, stacks: b.stacks }, narrowIntent(intent, b.codes), options));
+  const uniq = <T>(xs: T[]): T[] => {
+    const seen = new Set<string>();
+    return xs.filter((x) => {
+      const k = JSON.stringify(x);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  };
+  const findings = uniq(parts.flatMap((p) => p.report.pack.findings));
+  const acknowledged = uniq(parts.flatMap((p) => p.report.pack.acknowledged));
+  const analysis: AnalysisResult = {
+    reaches: uniq(parts.flatMap((p) => p.analysis.reaches)),
+    verdicts: uniq(parts.flatMap((p) => p.analysis.verdicts)),
+    findings: uniq(parts.flatMap((p) => p.analysis.findings)),
+    zones: uniq(parts.flatMap((p) => p.analysis.zones)),
+    channels: { dns: uniq(parts.flatMap((p) => p.analysis.channels?.dns ?? [])), doors: uniq(parts.flatMap((p) => p.analysis.channels?.doors ?? [])), findings: uniq(parts.flatMap((p) => p.analysis.channels?.findings ?? [])) },
+  };
+  const verdict = findings.length === 0 && analysis.findings.length === 0 ? 'match' : 'mismatch';
+  const report: IsolationReport = {
+    assembly,
+    config: intent.config,
+    verdict,
+    pack: { findings, acknowledged },
+    analyzer: { findings: analysis.findings, reaches: uniq(parts.flatMap((p) => p.report.analyzer.reaches)) },
+    matrix: uniq(parts.flatMap((p) => p.report.matrix)),
+  };
+  return { report, analysis, intent };
+}
+
+/** Municipalities per batch when an assembly of shapes is checked in parts. */
+export const BATCH_SIZE = 25;
+
+/**
+ * The stacks of each batch: every stack that is no municipality's zone stack,
+ * plus the zone stacks of the batch's municipalities. Undefined when one batch
+ * holds them all. Batches are of near-equal size, never one municipality alone.
+ */
+function municipalityBatches(files: AssemblyFiles, size: number): { stacks: StackInput[]; codes: Set<string> }[] | undefined {
+  const index = readShapesIndex(files.dir);
+  const codeOf = new Map<string, string>();
+  for (const c of index.classes) for (const m of c.members) codeOf.set(m.stack, m.code);
+  const codes = [...new Set(codeOf.values())];
+  if (codes.length <= Math.max(2, size)) return undefined;
+  // Near-equal batches of at least two municipalities each (tenants meet in the hub: each batch has two to meet).
+  const count = Math.ceil(codes.length / Math.max(2, size));
+  const shared = files.stacks.filter((s) => !codeOf.has(s.name));
+  const out: { stacks: StackInput[]; codes: Set<string> }[] = [];
+  for (let b = 0; b < count; b++) {
+    const mine = new Set(codes.slice(Math.floor((b * codes.length) / count), Math.floor(((b + 1) * codes.length) / count)));
+    out.push({ stacks: [...shared, ...files.stacks.filter((s) => mine.has(codeOf.get(s.name) ?? ''))], codes: mine });
+  }
+  return out;
+}
+
+/** The intent of some municipalities (and everything that names none). */
+function narrowIntent(intent: IsolationIntent, codes: Set<string>): IsolationIntent {
+  const keep = (x: { municipality?: string }) => x.municipality === undefined || codes.has(x.municipality);
+  return {
+    ...intent,
+    zones: intent.zones.filter(keep),
+    crossings: intent.crossings.filter(keep),
+    ingress: intent.ingress?.filter(keep),
+    doors: intent.doors?.filter(keep),
+    models: intent.models?.filter(keep),
+  };
+}
+
+/** The pack's rules and the analyzer on one set of stacks. */
+function checkFiles(files: AssemblyFiles, intent: IsolationIntent, options: CheckOptions): { report: Omit<IsolationReport, 'assembly' | 'config'>; analysis: AnalysisResult } {
   const model = new CloudModel(files.stacks, { region: options.region, account: options.account });
   checkZoneTags(files, model);
   const zones = new ZoneIndex(model);
@@ -120,8 +203,7 @@ export function checkAssembly(input: string | string[], options: CheckOptions = 
   }));
   const matrix = buildMatrix(analysis);
   const verdict = findings.length === 0 && analysis.findings.length === 0 ? 'match' : 'mismatch';
-  const assembly = inputs.map((i) => path.resolve(i)).join(', ');
-  return { report: { assembly, config: intent.config, verdict, pack: { findings, acknowledged }, analyzer: { findings: analysis.findings, reaches }, matrix }, analysis, intent };
+  return { report: { verdict, pack: { findings, acknowledged }, analyzer: { findings: analysis.findings, reaches }, matrix }, analysis };
 }
 
 const FILTERS = ['security-group', 'network-acl'];
