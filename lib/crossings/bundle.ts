@@ -51,6 +51,11 @@ export function bundledService(scope: Construct, id: string, entry: string, outN
 
 /** Bundles a service entry point (e.g. `bin/mail.ts`) into one JavaScript file, as the hosts run it. */
 export function buildServiceBundle(entry: string, outfile: string): void {
+  // esbuild's synchronous API runs its service in a worker thread and blocks on Atomics.wait until it
+  // answers; in a jest worker that loads esbuild once per test file, that wait once never returned (the
+  // whole run hung, both workers idle). With ESBUILD_WORKER_THREADS=0 (read when esbuild loads) each call
+  // runs the esbuild binary as a child process instead: no shared state, the same output.
+  process.env.ESBUILD_WORKER_THREADS ??= '0';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, legalComments: 'external', outfile, logLevel: 'silent' });
