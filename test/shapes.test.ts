@@ -168,6 +168,30 @@ describe('template shapes', () => {
     expect(v).toMatchObject({ Code: m.code, Name: m.name, CidrsLgwan: m.cidrs.lgwan, SpecificCommunicationsDestinations0Address: '172.20.1.10', SpecificCommunicationsDestinations0AddressCidr: '172.20.1.10/32', LgwanMailDomains0: m.lgwanMailDomains![0] });
   });
 
+  test('a parameter file that names a parameter its shape lacks, or lacks one it has, is an input error (exit 2) naming the file and the parameter', () => {
+    const run = (edit: (p: Record<string, string>) => void) => {
+      const dir = copyAssembly(s.outdir);
+      const mem = readShapesIndex(dir).classes.find((c) => c.zone === 'lgwan')!.members[1];
+      const file = path.join(dir, SHAPES_DIR, mem.parametersFile);
+      const p = JSON.parse(fs.readFileSync(file, 'utf8'));
+      edit(p.Parameters);
+      fs.writeFileSync(file, JSON.stringify(p));
+      const err: string[] = [];
+      expect(checkIsolationCli([dir, '--shapes'], { out: () => undefined, err: (x) => err.push(x) })).toBe(2);
+      return err.join('');
+    };
+    expect(run((p) => (p.CidrsLgwn = '10.0.0.0/8'))).toMatch(/instances\/Shapes3-\d{6}-Lgwan\.parameters\.json: Parameters\.CidrsLgwn: the shape lgwan-[0-9a-f]+ has no such parameter/);
+    expect(run((p) => delete p.CidrsLgwan)).toMatch(/Lgwan\.parameters\.json: .*no value for parameter CidrsLgwan/);
+  });
+
+  test('a parameter value is put in literally, as CloudFormation does: a "${...}" inside it is not substituted again', () => {
+    const values = [{ name: 'Code', value: '131016' }];
+    const { shape } = generalize({ Resources: { R: { Type: 'X', Properties: { A: 'pilot-131016-x', B: { 'Fn::Sub': 'pilot-131016-${AWS::Region}' } } } } } as Template, values);
+    const props = (code: string) => (instantiate(shape, { Code: code }).Resources as any).R.Properties;
+    expect(props('${AWS::AccountId}')).toEqual({ A: 'pilot-${AWS::AccountId}-x', B: { 'Fn::Sub': 'pilot-${!AWS::AccountId}-${AWS::Region}' } });
+    expect(props('011002')).toEqual({ A: 'pilot-011002-x', B: { 'Fn::Sub': 'pilot-011002-${AWS::Region}' } });
+  });
+
   test('a missing or damaged shapes folder is an input error (exit 2) that names the file', () => {
     const dir = copyAssembly(s.outdir);
     fs.writeFileSync(path.join(dir, SHAPES_DIR, 'index.json'), '{"classes": 3}');

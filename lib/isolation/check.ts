@@ -64,7 +64,9 @@ export function withShapes(files: AssemblyFiles): AssemblyFiles {
       const parameters = readParameterFile(parametersFile);
       if (!parameters) throw new ShapesError(`${parametersFile}: missing; the shape ${c.id} needs the values of ${mem.stack}`);
       const values: Record<string, string> = {};
+      const declared = new Set(c.parameters);
       for (const [k, v] of Object.entries(parameters)) {
+        if (!declared.has(k)) throw new ShapesError(`${parametersFile}: Parameters.${k}: the shape ${c.id} has no such parameter (it has: ${c.parameters.join(', ') || 'none'})`);
         if (typeof v !== 'string') throw new ShapesError(`${parametersFile}: Parameters.${k}: must be a string`);
         values[k] = v;
       }

@@ -87,57 +87,58 @@ function stackNameOf(constructPath: string): string {
   return constructPath.split('/').filter(Boolean).pop() ?? constructPath;
 }
 
-/** A template-based rulebook (e.g. the Control Tower controls) on the selected stacks only. */
-export class ScopedPlugin implements IPolicyValidationPlugin {
+/**
+ * A rulebook wrapped to run in a scope: it keeps the inner rulebook's name,
+ * version and rule ids (so reports and acknowledgements read the same), and
+ * each subclass says how it runs, timed under that name.
+ */
+abstract class WrappedPlugin implements IPolicyValidationPlugin {
   readonly name: string;
   readonly version?: string;
   readonly ruleIds?: string[];
 
-  constructor(private readonly inner: IPolicyValidationPlugin, private readonly scope: RulebookScope) {
+  constructor(inner: { name: string; version?: string; ruleIds?: string[] }, protected readonly scope: RulebookScope) {
     this.name = inner.name;
     this.version = inner.version;
     this.ruleIds = inner.ruleIds;
-  }
-
-  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    return this.scope.time(this.name, () => this.inner.validate(this.scope.narrow(context)));
-  }
-}
-
-/** A rulebook that sees every stack, timed like the scoped ones. */
-export class TimedPlugin implements IPolicyValidationPlugin {
-  readonly name: string;
-  readonly version?: string;
-  readonly ruleIds?: string[];
-
-  constructor(private readonly inner: IPolicyValidationPlugin, private readonly scope: RulebookScope) {
-    this.name = inner.name;
-    this.version = inner.version;
-    this.ruleIds = inner.ruleIds;
-  }
-
-  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    return this.scope.time(this.name, () => this.inner.validate(context));
-  }
-}
-
-/** A cdk-nag pack (it walks the construct tree) on the selected stacks only. */
-export class ScopedNagPack implements IPolicyValidationPlugin {
-  readonly name: string;
-  readonly version?: string;
-  readonly ruleIds?: string[];
-
-  constructor(private readonly pack: NagPack, private readonly scope: RulebookScope) {
-    this.name = pack.name;
-    this.version = pack.version;
-    this.ruleIds = pack.ruleIds;
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     return this.scope.time(this.name, () => this.run(context));
   }
 
-  private run(context: IPolicyValidationContext): PolicyValidationPluginReport {
+  protected abstract run(context: IPolicyValidationContext): PolicyValidationPluginReport;
+}
+
+/** A template-based rulebook (e.g. the Control Tower controls) on the selected stacks only. */
+export class ScopedPlugin extends WrappedPlugin {
+  constructor(private readonly inner: IPolicyValidationPlugin, scope: RulebookScope) {
+    super(inner, scope);
+  }
+
+  protected run(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return this.inner.validate(this.scope.narrow(context));
+  }
+}
+
+/** A rulebook that sees every stack, timed like the scoped ones. */
+export class TimedPlugin extends WrappedPlugin {
+  constructor(private readonly inner: IPolicyValidationPlugin, scope: RulebookScope) {
+    super(inner, scope);
+  }
+
+  protected run(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return this.inner.validate(context);
+  }
+}
+
+/** A cdk-nag pack (it walks the construct tree) on the selected stacks only. */
+export class ScopedNagPack extends WrappedPlugin {
+  constructor(private readonly pack: NagPack, scope: RulebookScope) {
+    super(pack, scope);
+  }
+
+  protected run(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const narrowed = this.scope.narrow(context);
     const wanted = new Set(narrowed.stackTemplates.map((s) => stackNameOf(s.stackConstructPath)));
     const app = (context as IPolicyValidationContext & { appConstruct?: App }).appConstruct;

@@ -228,7 +228,8 @@ export function instantiate(shape: Template, values: Record<string, string>): Te
         if (/^AWS/.test(name) || !(shape.Parameters as Record<string, unknown> | undefined)?.[name]) return whole;
         throw new ShapeError(`${where}: no value for parameter ${name}`);
       }
-      return values[name];
+      // CloudFormation puts a parameter's value in literally: a "${...}" inside the value is not substituted again.
+      return values[name].replace(/\$\{/g, '${!');
     });
   const walk = (j: Json, where: string): Json => {
     if (Array.isArray(j)) return j.map((x, i) => walk(x, `${where}/${i}`));
