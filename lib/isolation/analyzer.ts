@@ -93,6 +93,9 @@ interface RouteEntry {
   readonly route: ResourceRef | 'local';
 }
 
+/** The resource type of the hub's default-route-table setter (lib/security-cloud/tenant-defaults.ts). */
+export const TENANT_DEFAULTS_TYPE = 'Custom::TransitGatewayTenantDefaults';
+
 class Graph {
   readonly zones: ZoneIndex;
   private readonly routesByTable = new Map<string, ResourceRef[]>();
@@ -255,8 +258,44 @@ class Graph {
     }
     if (this.associations.has(keyOf(attachment))) return this.associations.get(keyOf(attachment));
     const tgw = this.model.refTo(attachment.stack, attachment.props.TransitGatewayId);
+    const defaults = tgw && this.tenantDefaults().get(keyOf(tgw));
+    if (defaults && attachment.type !== 'AWS::NetworkFirewall::Firewall') return defaults.association;
     if (tgw && tgw.resolved.DefaultRouteTableAssociation !== 'disable') return 'default';
     return undefined;
+  }
+
+  private defaultsByTgw?: Map<string, { association: ResourceRef; propagation: ResourceRef; by: ResourceRef }>;
+  /**
+   * Default route tables set on a Transit Gateway after its creation by a
+   * `Custom::TransitGatewayTenantDefaults` resource (lib/security-cloud/tenant-defaults.ts):
+   * an attachment not explicitly associated is associated with the first
+   * table and propagates into the second. Its `Create` call is read like
+   * CloudFormation would send it; what cannot be read fails the analysis.
+   */
+  tenantDefaults(): Map<string, { association: ResourceRef; propagation: ResourceRef; by: ResourceRef }> {
+    if (this.defaultsByTgw) return this.defaultsByTgw;
+    const out = new Map<string, { association: ResourceRef; propagation: ResourceRef; by: ResourceRef }>();
+    for (const r of this.model.ofType(TENANT_DEFAULTS_TYPE)) {
+      const text = this.model.value(r.stack, r.props.Create);
+      let call: { action?: string; parameters?: { TransitGatewayId?: string; Options?: Record<string, string> } };
+      try {
+        if (typeof text !== 'string') throw new Error('its Create call cannot be evaluated offline');
+        call = JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): ${(e as Error).message}; the analyzer cannot tell which route tables new attachments get`);
+      }
+      const o = call.parameters?.Options ?? {};
+      const ref = (id: string | undefined): ResourceRef | undefined => (id ? this.model.refTo(r.stack, id) : undefined);
+      const tgw = ref(call.parameters?.TransitGatewayId);
+      const association = o.DefaultRouteTableAssociation === 'enable' ? ref(o.AssociationDefaultRouteTableId) : undefined;
+      const propagation = o.DefaultRouteTablePropagation === 'enable' ? ref(o.PropagationDefaultRouteTableId) : undefined;
+      if (call.action !== 'modifyTransitGateway' || !tgw || !association || !propagation) {
+        throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): expected modifyTransitGateway enabling default association and propagation with route tables of this assembly, got ${JSON.stringify(call)}`);
+      }
+      out.set(keyOf(tgw), { association, propagation, by: r });
+    }
+    this.defaultsByTgw = out;
+    return out;
   }
 
   private readonly tgwCache = new Map<string, TgwEntry[]>();
@@ -296,6 +335,14 @@ class Graph {
       if (this.model.refTo(p.stack, p.props.TransitGatewayRouteTableId) !== table) continue;
       const att = this.model.refTo(p.stack, p.props.TransitGatewayAttachmentId);
       if (att && att.type !== 'AWS::NetworkFirewall::Firewall') propagate(att, p);
+    }
+    // Attachments that take the Transit Gateway's default tables propagate into the default propagation table.
+    for (const [tgwKey, d] of this.tenantDefaults()) {
+      if (d.propagation !== table) continue;
+      for (const att of this.tgwAttachments) {
+        const t = this.model.refTo(att.stack, att.props.TransitGatewayId);
+        if (t && keyOf(t) === tgwKey && this.associatedTable(att) === d.association && !this.associations!.has(keyOf(att))) propagate(att, d.by);
+      }
     }
     return out;
   }
@@ -810,11 +857,15 @@ export function analyze(model: CloudModel, intent: IsolationIntent): AnalysisRes
   return { reaches, verdicts, findings: collapse(findings), zones, channels };
 }
 
-/** One finding per distinct message: a reach found on several paths (one per AZ, say) is reported once, with the first path and the count. */
+/**
+ * One finding per distinct message and municipality: a reach found on several
+ * paths (one per AZ, say) is reported once, with the first path and the count.
+ * Municipalities are never merged (a crossing broken in 47 of them is 47 findings).
+ */
 function collapse(findings: Finding[]): Finding[] {
   const byMessage = new Map<string, { f: Finding; n: number }>();
   for (const f of findings) {
-    const k = `${f.kind}|${f.message}`;
+    const k = `${f.kind}|${f.municipality ?? ''}|${f.zone}|${f.message}`;
     const hit = byMessage.get(k);
     if (hit) hit.n++;
     else byMessage.set(k, { f, n: 1 });
