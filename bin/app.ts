@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { DEFAULT_CONFIG, loadConfigOrReport } from '../config';
-import { buildThreeTier, createApp, synthThreeTier } from '../lib/app-builder';
-import { writeShapes } from '../lib/scale/assembly';
+import { buildThreeTier, createApp, synthThreeTier, writeAssemblyShapes } from '../lib/app-builder';
 import type { RulebookScope } from '../lib/scale/rulebook-scope';
 
 /**
@@ -18,9 +17,10 @@ function main(): void {
     return;
   }
   let scope: RulebookScope | undefined;
-  synthThreeTier(app, buildThreeTier(app, config), { onRulebooks: (s) => (scope = s) });
-  // The zone stacks' shapes and each municipality's parameter file, for `check-isolation --shapes` (lib/scale).
-  writeShapes(app.outdir, config);
+  const built = buildThreeTier(app, config);
+  synthThreeTier(app, built, { onRulebooks: (s) => (scope = s) });
+  // The zone stacks' shapes and parameter files (lib/scale); under rollout.stackSets, the stack sets' shapes verified.
+  writeAssemblyShapes(app, built);
   if (process.env.THREE_TIER_STATS_FILE) {
     // Used by `npm run bench`: this process's peak memory and each rulebook's seconds.
     const stats = { maxRssKb: process.resourceUsage().maxRSS, rulebookSeconds: scope?.seconds ?? {}, shapes: scope?.summary };

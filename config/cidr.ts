@@ -44,3 +44,36 @@ export function isRfc1918(c: Cidr): boolean {
   const ranges = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((r) => parseCidr(r) as Cidr);
   return ranges.some((r) => c.start >= r.start && c.end <= r.end);
 }
+
+/**
+ * The smallest list of CIDRs covering exactly the same addresses as `cidrs`
+ * (contained blocks dropped, adjacent aligned halves merged): lossless.
+ */
+export function collapseCidrs(cidrs: string[]): string[] {
+  let blocks = cidrs
+    .map((c) => parseCidr(c))
+    .filter((c): c is Cidr => typeof c !== 'string')
+    .map((c) => ({ start: c.start, prefix: c.prefix }));
+  for (;;) {
+    blocks.sort((a, b) => a.start - b.start || a.prefix - b.prefix);
+    const out: { start: number; prefix: number }[] = [];
+    let changed = false;
+    for (const b of blocks) {
+      const last = out[out.length - 1];
+      const size = (p: number) => 2 ** (32 - p);
+      if (last && b.start >= last.start && b.start + size(b.prefix) <= last.start + size(last.prefix)) {
+        changed = true; // contained
+        continue;
+      }
+      if (last && last.prefix === b.prefix && last.prefix > 0 && last.start + size(last.prefix) === b.start && last.start % size(last.prefix - 1) === 0) {
+        out[out.length - 1] = { start: last.start, prefix: last.prefix - 1 }; // the two halves of one block
+        changed = true;
+        continue;
+      }
+      out.push(b);
+    }
+    blocks = out;
+    if (!changed) break;
+  }
+  return blocks.map((b) => `${formatIpv4(b.start)}/${b.prefix}`);
+}

@@ -2,6 +2,7 @@ import { lab } from './lab';
 import { alphaPrime, beta, betaPrime } from './models-shipped';
 import { MAX_SYNTHETIC, syntheticConfig } from './layout';
 import { ConfigError, validateConfig } from './load';
+import { national } from './national';
 import { pilot } from './pilot';
 import { prefecture } from './prefecture';
 import { ThreeTierConfig, ThreeTierConfigInput } from './schema';
@@ -10,7 +11,7 @@ export { ConfigError, validateConfig } from './load';
 export * from './schema';
 
 /** The configs shipped in this folder, by the name given to `-c config=`. */
-export const SHIPPED_CONFIGS: Record<string, ThreeTierConfigInput> = { pilot, lab, prefecture, 'alpha-prime': alphaPrime, beta, 'beta-prime': betaPrime };
+export const SHIPPED_CONFIGS: Record<string, ThreeTierConfigInput> = { pilot, lab, prefecture, 'alpha-prime': alphaPrime, beta, 'beta-prime': betaPrime, national };
 export const DEFAULT_CONFIG = 'pilot';
 
 /**

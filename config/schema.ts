@@ -311,6 +311,38 @@ const baseSchema = z.strictObject({
     rollout: z
       .strictObject({
         method: z.enum(['stacks', 'shapes'], { error: 'must be "stacks" (every zone stack built, for cdk deploy --all) or "shapes" (one municipality per shape built, the others as parameter files)' }).default('stacks'),
+        /**
+         * Multi-account rollout (method "shapes"): every municipality in an
+         * account of its own, its zone shapes deployed by CloudFormation
+         * StackSets with service-managed permissions (AWS Organizations), one
+         * wave per prefecture OU (lib/scale/stacksets.ts, docs/rollout.en.md).
+         */
+        stackSets: z
+          .strictObject({
+            /** The AWS Organizations organization: asset buckets are readable by its accounts only. */
+            organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, { error: 'must be an AWS Organizations id such as "o-a1b2c3d4e5"' }),
+            /** The organization's management account: the hub is shared with the prefecture OUs by ARN, and no municipality may use it (service-managed stack sets never deploy there). */
+            managementAccount: account,
+            /** The rollout stacks live in the security cloud account; register it as a delegated administrator for StackSets ("DELEGATED_ADMIN"), or deploy them from the management account ("SELF"). */
+            callAs: z.enum(['DELEGATED_ADMIN', 'SELF'], { error: 'must be "DELEGATED_ADMIN" (the security cloud account is a delegated StackSets administrator) or "SELF" (it is the management account)' }).default('DELEGATED_ADMIN'),
+            /** Stack instances deployed at once within a wave, in percent of its accounts (StackSets MaxConcurrentPercentage). */
+            maxConcurrentPercentage: z.number({ error: 'must be a whole percentage, 1-100' }).int({ error: 'must be a whole percentage, 1-100' }).min(1, { error: 'must be at least 1 (percent of the wave\'s accounts deployed at once)' }).max(100, { error: 'must be at most 100' }).default(10),
+            /** Failed accounts tolerated within a wave before StackSets stops it, in percent (FailureTolerancePercentage). */
+            failureTolerancePercentage: z.number({ error: 'must be a whole percentage, 0-100' }).int({ error: 'must be a whole percentage, 0-100' }).min(0, { error: 'must be at least 0' }).max(100, { error: 'must be at most 100' }).default(0),
+            /** Prefix of the org-readable asset buckets ("<prefix>-<region>") that hold the shapes' Lambda code. */
+            assetBucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9-]{2,40}[a-z0-9]$/, { error: 'must be 4-42 characters of a-z, 0-9 and "-" (the bucket is "<prefix>-<region>")' }).optional(),
+            /** The waves, in rollout order: one per prefecture, each the prefecture's organizational unit. */
+            waves: z
+              .array(
+                z.strictObject({
+                  prefecture: z.string().regex(/^(0[1-9]|[1-3]\d|4[0-7])$/, { error: 'must be a 2-digit prefecture code "01"-"47" (the first two digits of its municipalities\' codes)' }),
+                  organizationalUnitId: z.string().regex(/^ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/, { error: 'must be an organizational unit id such as "ou-ab12-cd34ef56"' }),
+                }),
+                { error: 'must be a list of { prefecture, organizationalUnitId }, one per prefecture, in rollout order' },
+              )
+              .min(1, { error: 'must list at least one wave { prefecture, organizationalUnitId }' }),
+          })
+          .optional(),
       })
       .default({ method: 'stacks' }),
     securityCloud: z.strictObject(
@@ -447,6 +479,8 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
 
   const codes = new Map<string, number>();
   const domains = new Map<string, string>();
+  const stackSetAccounts = new Map<string, number>();
+  if (cfg.rollout.stackSets) stackSetChecks(cfg, ctx);
   cfg.municipalities.forEach((m, i) => {
     const base = ['municipalities', i];
     const problem = lgCodeProblem(m.code);
@@ -547,6 +581,7 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
     } else if (m.availabilityZones) {
       checkAzs(ctx, [...base, 'availabilityZones'], m.availabilityZones, mRegion);
     }
+    if (cfg.rollout.stackSets) stackSetMunicipalityChecks(cfg, ctx, m, i, stackSetAccounts);
     if (m.account && m.account !== cfg.account && !cfg.account) {
       issue(ctx, [...base, 'account'], `is "${m.account}" but the top-level "account" (where the log archive lives) is not set; set "account" so flow logs from this account can name the archive bucket`);
     }
@@ -564,4 +599,52 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
       }
     }
   }
+}
+
+type Cfg = z.output<typeof baseSchema>;
+
+/** rollout.stackSets as a whole: method, where the rollout stacks live, the waves. */
+function stackSetChecks(cfg: Cfg, ctx: Ctx): void {
+  const ss = cfg.rollout.stackSets!;
+  const base = ['rollout', 'stackSets'];
+  if (cfg.rollout.method !== 'shapes') issue(ctx, ['rollout', 'method'], `is "${cfg.rollout.method}" but rollout.stackSets deploys shapes; set rollout.method to "shapes"`);
+  const sc = cfg.securityCloud.account ?? cfg.account;
+  if (!sc) issue(ctx, ['securityCloud', 'account'], 'is required with rollout.stackSets: the rollout stacks and the asset buckets live in the security cloud account; set it (or the top-level "account")');
+  if (ss.callAs === 'DELEGATED_ADMIN' && sc === ss.managementAccount) {
+    issue(ctx, [...base, 'callAs'], `is "DELEGATED_ADMIN" but the security cloud account ${sc} is the management account; use "SELF" there (or move the security cloud to a member account registered as delegated administrator)`);
+  }
+  if (cfg.securityCloud.transitGatewayId) issue(ctx, ['securityCloud', 'transitGatewayId'], 'is not used with rollout.stackSets: the hub\'s ids reach the stack sets as parameters; remove it');
+  const prefectures = new Map<string, number>();
+  const ous = new Map<string, number>();
+  ss.waves.forEach((w, j) => {
+    const p = prefectures.get(w.prefecture);
+    if (p !== undefined) issue(ctx, [...base, 'waves', j, 'prefecture'], `"${w.prefecture}" is already wave ${p}; one wave per prefecture`);
+    else prefectures.set(w.prefecture, j);
+    const o = ous.get(w.organizationalUnitId);
+    if (o !== undefined) issue(ctx, [...base, 'waves', j, 'organizationalUnitId'], `"${w.organizationalUnitId}" is already the OU of wave ${o}; every prefecture needs an OU of its own`);
+    else ous.set(w.organizationalUnitId, j);
+    if (!cfg.municipalities.some((m) => m.code.slice(0, 2) === w.prefecture)) issue(ctx, [...base, 'waves', j, 'prefecture'], `"${w.prefecture}" has no municipality in this config; remove the wave or add its municipalities`);
+  });
+}
+
+/** One municipality under rollout.stackSets: an account of its own, a wave, the model. */
+function stackSetMunicipalityChecks(cfg: Cfg, ctx: Ctx, m: Cfg['municipalities'][number], i: number, accounts: Map<string, number>): void {
+  const ss = cfg.rollout.stackSets!;
+  const base = ['municipalities', i];
+  const sc = cfg.securityCloud.account ?? cfg.account;
+  if (!m.account) {
+    issue(ctx, [...base, 'account'], 'is required with rollout.stackSets: each municipality\'s zone stacks are stack instances in an account of its own; set its 12-digit account id');
+  } else {
+    const prev = accounts.get(m.account);
+    if (prev !== undefined) issue(ctx, [...base, 'account'], `"${m.account}" is also the account of municipalities[${prev}]; a stack set has one instance per account and region, so every municipality needs an account of its own`);
+    else accounts.set(m.account, i);
+    if (m.account === sc) issue(ctx, [...base, 'account'], `"${m.account}" is the security cloud account; with rollout.stackSets every municipality is in an account of its own`);
+    if (m.account === ss.managementAccount) issue(ctx, [...base, 'account'], `"${m.account}" is the management account (rollout.stackSets.managementAccount), where service-managed stack sets never deploy; use a member account`);
+  }
+  if (!ss.waves.some((w) => w.prefecture === m.code.slice(0, 2))) {
+    issue(ctx, [...base, 'code'], `"${m.code}" is in prefecture ${m.code.slice(0, 2)}, which has no wave; add { prefecture: "${m.code.slice(0, 2)}", organizationalUnitId: "ou-..." } to rollout.stackSets.waves`);
+  }
+  if (m.transitGatewayAttachmentId) issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is not used with rollout.stackSets: the hub associates attachments by itself (default route tables); remove it');
+  const model = m.model ?? cfg.model;
+  if (model !== 'alpha') issue(ctx, [...base, 'model'], `is "${model}"; rollout.stackSets deploys model alpha only (the alpha-prime proxy and the beta screen stacks are in the security cloud account); use rollout.method "stacks" for this municipality's config`);
 }

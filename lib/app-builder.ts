@@ -15,6 +15,8 @@ import { ThreeTierIsolationChecks } from './isolation/pack';
 import { attachZoneDnsFirewalls } from './network/zone-dns';
 import { alphaPrimeMunicipalities, ProxyConsumer, ProxyStack } from './security-cloud/proxy';
 import { builtMunicipalities, featureGroups } from './scale/features';
+import { buildRollout, guardZoneStack, planRollout, Rollout, verifyRolloutShapes, zoneSynthesizer } from './scale/stacksets';
+import { ShapesIndex, writeShapes } from './scale/assembly';
 import { builtinValidationEnabled, RulebookScope, ScopedCloudFormationValidate, ScopedNagPack, ScopedPlugin, TimedPlugin } from './scale/rulebook-scope';
 
 export interface ThreeTierApp {
@@ -28,6 +30,8 @@ export interface ThreeTierApp {
   readonly stacks: Stack[];
   /** rollout.method "shapes": for each municipality the app did not build, the built one whose shapes it takes. */
   readonly builtAs: Map<string, string>;
+  /** rollout.stackSets: the assets stack and the wave stacks (lib/scale/stacksets.ts). */
+  readonly rollout?: Rollout;
 }
 
 /**
@@ -47,8 +51,8 @@ function env(account: string | undefined, region: string): { account?: string; r
   return account ? { account, region } : { region };
 }
 
-/** Builds every stack of a config into `app`. Adds no validation plugins. */
-export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
+/** Builds every stack of a config into `app`. Adds no validation plugins. `rollout: false` leaves out the StackSets rollout stacks. */
+export function buildThreeTier(app: App, cfg: ThreeTierConfig, opts: { rollout?: boolean } = {}): ThreeTierApp {
   const logArchive = new LogArchiveStack(app, securityCloudStackName(cfg.name, 'LogArchive'), {
     config: cfg,
     env: env(cfg.account, cfg.region),
@@ -86,9 +90,15 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
         municipality: m,
         zone,
         securityCloud: zone === 'internet' && (m.account ?? cfg.account) === scAccount ? securityCloud : undefined,
-        env: env(m.account ?? cfg.account, m.region ?? cfg.region),
+        remoteSecurityCloud: zone === 'internet' && cfg.rollout.stackSets && (m.account ?? cfg.account) !== scAccount ? securityCloud : undefined,
+        // rollout.stackSets: no account (the template is every account's), assets from the org-readable bucket.
+        env: cfg.rollout.stackSets ? { region: m.region ?? cfg.region } : env(m.account ?? cfg.account, m.region ?? cfg.region),
+        synthesizer: zoneSynthesizer(cfg),
+        // rollout.stackSets: no CDKMetadata (it differs between the rollout's separate synth and the app's, and member accounts need none).
+        ...(cfg.rollout.stackSets ? { analyticsReporting: false } : {}),
         description: `Three-tier (${cfg.name}): ${m.nameEn ?? m.code} ${m.code} ${zone} zone`,
       });
+      guardZoneStack(stack, cfg);
       // Flow logs need the archive to exist first (same environment only).
       if ((m.account ?? cfg.account) === cfg.account && (m.region ?? cfg.region) === cfg.region) stack.addStackDependency(logArchive);
       byZone.set(zone, stack);
@@ -120,7 +130,30 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig): ThreeTierApp {
       z.dns.names = [...new Set([...(z.dns.names ?? []), ...mine])].sort();
     }
   }
-  return { config: cfg, intent, logArchive, securityCloud, zones, stacks, builtAs };
+  let rollout: Rollout | undefined;
+  if (cfg.rollout.stackSets && opts.rollout !== false) {
+    const plan = planRollout(cfg, (a) => buildThreeTier(a, cfg, { rollout: false }), (outdir) => createApp({}, outdir, { builtinValidation: false, treeMetadata: false }));
+    try {
+      rollout = buildRollout(app, cfg, securityCloud, plan);
+    } finally {
+      // Everything the rollout needs from the separate synth is staged into this app's assembly by now.
+      fs.rmSync(plan.dir, { recursive: true, force: true });
+    }
+    stacks.push(rollout.assets, ...rollout.waves);
+  }
+  return { config: cfg, intent, logArchive, securityCloud, zones, stacks, builtAs, rollout };
+}
+
+/**
+ * After the synth: the zone stacks' shapes and each municipality's parameter
+ * file into the assembly (`cdk.out/shapes`, for `check-isolation --shapes`),
+ * and under rollout.stackSets the proof that the stack sets deploy shapes of
+ * this assembly and nothing else.
+ */
+export function writeAssemblyShapes(app: App, built: ThreeTierApp): ShapesIndex {
+  const { index } = writeShapes(app.outdir, built.config);
+  if (built.rollout) verifyRolloutShapes(index, built.rollout);
+  return index;
 }
 
 function findByPath(app: App, constructPath: string): IConstruct | undefined {

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, SHIPPED_CONFIGS, ThreeTierConfigInput, validat
 import { lgCheckDigit, lgCodeProblem } from '../config/codes';
 import { pilot } from '../config/pilot';
 import { municipalityBlock, syntheticBlock, syntheticConfig } from '../config/layout';
+import { collapseCidrs } from '../config/cidr';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -180,7 +181,7 @@ describe('invalid configs name the field and the fix', () => {
     assert.ok(INVALID.length >= 15);
   });
   test('an unknown config name lists the ones that exist', () => {
-    assert.throws(() => loadConfig('nope'), /there is no config named "nope"; use one of pilot, lab, prefecture, alpha-prime, beta, beta-prime, synthetic-<N>/);
+    assert.throws(() => loadConfig('nope'), /there is no config named "nope"; use one of pilot, lab, prefecture, alpha-prime, beta, beta-prime, national, synthetic-<N>/);
   });
   test('every problem is reported at once, not only the first', () => {
     const problems = problemsOf(
@@ -213,5 +214,14 @@ describe('the CDK app on bad config', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /there is no config named "pilott"/);
     assert.doesNotMatch(r.stderr, /^\s+at /m);
+  });
+});
+
+describe('collapseCidrs', () => {
+  test('merges aligned halves and drops contained blocks, never widening', () => {
+    assert.deepEqual(collapseCidrs(['10.0.0.0/24', '10.0.1.0/24', '10.0.0.128/25']), ['10.0.0.0/23']);
+    assert.deepEqual(collapseCidrs(['10.0.1.0/24', '10.0.2.0/24']), ['10.0.1.0/24', '10.0.2.0/24']);
+    assert.deepEqual(collapseCidrs(['10.0.0.0/22', '10.0.4.0/22', '10.0.8.0/21']), ['10.0.0.0/20']);
+    assert.deepEqual(collapseCidrs(['10.1.208.0/21', '10.1.240.0/21']), ['10.1.208.0/21', '10.1.240.0/21']);
   });
 });

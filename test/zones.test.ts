@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { ISOLATED_ZONES, SHIPPED_CONFIGS, ZONES } from '../config';
 import { awsManagedRepositoryBuckets } from '../lib/network/endpoint-policies';
 import { internetScreenStackName, zoneStackName, securityCloudStackName, logArchiveBucketName } from '../lib/core/naming';
-import { CfnTemplate, resources, synthShipped, tagValue } from './helpers/synth';
+import { allTemplates, CfnTemplate, resources, synthShipped, tagValue } from './helpers/synth';
+import { builtMunicipalities } from '../lib/scale/features';
+import { pascal } from '../lib/core/naming';
 import { zoneRuleViolations } from './helpers/zone-rules';
 import { alphaPrimeMunicipalities } from '../lib/security-cloud/proxy';
 
@@ -24,15 +26,18 @@ for (const name of Object.keys(SHIPPED_CONFIGS)) {
       // α′: each municipality's inspecting proxy in a security-cloud stack of its own; β: each municipality's InternetScreen stack.
       const proxies = alphaPrimeMunicipalities(cfg).map((m) => securityCloudStackName(cfg.name, `Proxy${m.code}`));
       const screen = cfg.municipalities.filter((m) => m.beta).map((m) => internetScreenStackName(zoneStackName(cfg.name, m.code, 'internet')));
-      const expected = [...simulated, ...screen, securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...proxies, ...cfg.municipalities.flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
+      // rollout.method "shapes": the built municipalities' zone stacks (the others are shapes + parameter files); rollout.stackSets: the assets stack and one stack per wave.
+      const rollout = cfg.rollout.stackSets ? [`${pascal(cfg.name)}-Rollout-Assets`, ...cfg.rollout.stackSets.waves.map((w) => `${pascal(cfg.name)}-Rollout-${w.prefecture}`)] : [];
+      const expected = [...simulated, ...screen, securityCloudStackName(cfg.name, 'LogArchive'), securityCloudStackName(cfg.name, cfg.securityCloud.name), ...proxies, ...rollout, ...builtMunicipalities(cfg).flatMap((m) => ZONES.map((z) => zoneStackName(cfg.name, m.code, z)))];
       assert.deepEqual([...s.templates.keys()].sort(), expected.sort());
     });
+    const all = allTemplates(s);
 
     for (const m of cfg.municipalities) {
       for (const zone of ZONES) {
         const stackName = zoneStackName(cfg.name, m.code, zone);
         describe(`${stackName}`, () => {
-          const t = s.templates.get(stackName)!;
+          const t = all.get(stackName)!;
           test('every zone rule holds', () => {
             assert.deepEqual(zoneRuleViolations(t, { zone, code: m.code, cidr: m.cidrs[zone], configName: cfg.name, region: m.region ?? cfg.region }), []);
           });

@@ -202,8 +202,8 @@ export class Sanitizer extends Construct {
     for (const b of [this.inbound, this.sanitized, this.quarantine]) {
       acknowledge(policy, `AwsSolutions-IAM5[Resource::${arnOf(b)}]`, `Objects of this municipality's own ${b === this.inbound ? 'inbound bucket (read: files to sanitize)' : b === this.sanitized ? 'sanitized bucket (write: results under the uploader\'s prefix)' : 'quarantine bucket (write: originals)'}; object keys are the users' file names, unknown in advance.`);
     }
-    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${cfg.name}-log-archive-<AWS::AccountId>-${cfg.region}/sanitizer-audit/${code}/*]`, 'Audit records of this municipality only, one object per file, under its own prefix of the log archive.');
-    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${cfg.region}:<AWS::AccountId>:key/*]`, 'The log archive key, used only through S3 in this region (kms:ViaService); naming it would tie this stack to the archive stack\'s key id.');
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${cfg.name}-log-archive-${cfg.account ?? '<AWS::AccountId>'}-${cfg.region}/sanitizer-audit/${code}/*]`, 'Audit records of this municipality only, one object per file, under its own prefix of the log archive.');
+    acknowledge(policy, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${cfg.region}:${cfg.account ?? '<AWS::AccountId>'}:key/*]`, 'The log archive key, used only through S3 in this region (kms:ViaService); naming it would tie this stack to the archive stack\'s key id.');
     const sg = new ec2.SecurityGroup(this, 'HostsSg', { vpc: zone.vpc, description: 'Sanitizer hosts: no inbound; HTTPS to the transfer zone endpoints only', allowAllOutbound: false });
     sg.addEgressRule(ec2.Peer.ipv4(props.municipality.cidrs.transfer), ec2.Port.tcp(443), 'interface endpoints of the transfer zone');
     // S3 is reached through the gateway endpoint, i.e. S3's addresses (the region's prefix list).

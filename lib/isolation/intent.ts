@@ -195,9 +195,10 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     const hub = hubStack;
     // A municipality in another account attaches only once the hub's id is in the config (README, multi-account).
     const sameAccount = (m.account ?? cfg.account) === (cfg.securityCloud.account ?? cfg.account);
-    const attached = sameAccount || cfg.securityCloud.transitGatewayId !== undefined;
+    const attached = sameAccount || cfg.securityCloud.transitGatewayId !== undefined || cfg.rollout.stackSets !== undefined;
     const tenantEnforcement = [
       ...(attached ? [{ stack: internetStack, constructPath: `${internetStack}/SecurityCloud/Attachment`, role: 'Transit Gateway attachment of the internet zone' }] : []),
+      ...(cfg.rollout.stackSets ? [{ stack: hub, constructPath: `${hub}/TenantDefaults/Resource/Resource/Default`, role: "the Transit Gateway's default tables: tenants (association) and firewall (propagation)" }] : []),
       { stack: hub, constructPath: `${hub}/Hub/TenantsDefault`, role: 'tenants route table: 0.0.0.0/0 to the firewall' },
       { stack: hub, constructPath: `${hub}/Inspection/Firewall`, role: 'Network Firewall attached to the Transit Gateway' },
     ];

@@ -14,6 +14,8 @@ export interface ZoneStackProps extends StackProps {
   readonly zone: Zone;
   /** For the internet zone: the security cloud stack, when it is in the same account. */
   readonly securityCloud?: SecurityCloudStack;
+  /** For the internet zone under rollout.stackSets: the security cloud stack in another account (its ids become bound parameters). */
+  readonly remoteSecurityCloud?: SecurityCloudStack;
 }
 
 /**
@@ -52,6 +54,7 @@ export class ZoneStack extends Stack {
         municipality: m,
         vpc: this.zoneVpc.vpc,
         hub: props.securityCloud,
+        remoteHub: props.remoteSecurityCloud,
         logArchiveBucketArn: `arn:${Aws.PARTITION}:s3:::${archive}`,
       });
     }

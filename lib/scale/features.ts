@@ -21,7 +21,8 @@ export function featureKey(m: Municipality): string {
   for (const v of configValues(m)) if (!positions.has(v.value)) positions.set(v.value, positions.size);
   const walk = (v: unknown, path: string[]): unknown => {
     if (typeof v === 'string') {
-      if (path.length === 1 && ['code', 'name', 'nameEn'].includes(path[0])) return `<${path[0]}>`;
+      // The account is no template value (zone stacks under rollout.stackSets name no account); the first/last check still verifies it.
+      if (path.length === 1 && ['code', 'name', 'nameEn', 'account'].includes(path[0])) return `<${path[0]}>`;
       const at = positions.get(v);
       if (at === undefined) return v;
       return `<v${at}${v.includes('/') ? `/${v.split('/')[1]}` : ''}>`;

@@ -8,6 +8,12 @@ export interface TransitHubProps {
   readonly name: string;
   /** Where the firewall is attached; filled once the firewall exists. */
   readonly description: string;
+  /**
+   * Multi-account rollout (rollout.stackSets): accept attachments from the
+   * accounts the hub is shared with (the prefecture OUs) without a manual
+   * step; they take the default route tables set by TenantDefaults.
+   */
+  readonly acceptSharedAttachments?: boolean;
 }
 
 /**
@@ -35,7 +41,7 @@ export class TransitHub extends Construct {
       amazonSideAsn: 64512,
       defaultRouteTableAssociation: 'disable',
       defaultRouteTablePropagation: 'disable',
-      autoAcceptSharedAttachments: 'disable',
+      autoAcceptSharedAttachments: props.acceptSharedAttachments ? 'enable' : 'disable',
       dnsSupport: 'enable',
       vpnEcmpSupport: 'enable',
       tags: [{ key: 'Name', value: `${props.name}-hub` }],

@@ -6,6 +6,15 @@ import { ThreeTierConfig } from '../../config/schema';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { hostGroup, ssmHostRole } from '../compliance/hosts';
 import { ROLE_TAG } from '../core/tags';
+import { collapseCidrs } from '../../config/cidr';
+import { PRIVATE_RANGES } from './hub';
+
+/**
+ * Egress rules of the MX hosts' security group kept one per tenant block up to
+ * this many: AWS allows 60 rules per direction by default (adjustable; at most
+ * 1,000 per network interface in all).
+ */
+export const MX_EXACT_TENANT_RULES = 50;
 
 export interface MailGatewayProps {
   readonly config: ThreeTierConfig;
@@ -50,7 +59,12 @@ export class MailGateway extends Construct {
     this.hostSg = new ec2.SecurityGroup(this, 'HostSg', { vpc: props.vpc, description: 'MX gateway hosts: SMTP in from the NLB, SMTP out to tenant relays only', allowAllOutbound: false });
     nlbSg.addEgressRule(this.hostSg, ec2.Port.tcp(25), 'to the gateway hosts');
     this.hostSg.addIngressRule(nlbSg, ec2.Port.tcp(25), 'SMTP from the public NLB');
-    for (const cidr of props.tenantCidrs) this.hostSg.addEgressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(25), `SMTP to the tenant relay in ${cidr}`);
+    // One rule per tenant block (merged where blocks are adjacent) while that fits the rules-per-group quota; beyond it, the
+    // private ranges: the hosts' routes to private space lead only to the Transit Gateway, whose tables hold nothing but
+    // the tenants' internet zones, and the firewall's TENANTS rules decide there (docs/rollout.en.md, limits).
+    const tenants = collapseCidrs(props.tenantCidrs);
+    const exact = tenants.length <= MX_EXACT_TENANT_RULES;
+    for (const cidr of exact ? tenants : PRIVATE_RANGES) this.hostSg.addEgressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(25), exact ? `SMTP to the tenant relay in ${cidr}` : `SMTP to the tenants (${tenants.length} blocks: more than one rule each fits) within ${cidr}`);
     this.hostSg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS for SSM and OS packages (through NAT)');
 
     const role = ssmHostRole(this, 'HostRole', 'MX gateway hosts: SSM, their spool bucket');

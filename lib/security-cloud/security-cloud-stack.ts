@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { Aws, Stack, StackProps, Tags, aws_ec2 as ec2, aws_kms as kms, aws_iam as iam, aws_ram as ram, aws_sns as sns, aws_sns_subscriptions as subs, aws_s3 as s3 } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { denyGrantsExceptForAwsServices } from '../compliance/kms';
-import { acknowledge } from '../compliance/acknowledge';
+import { acknowledge, controlTower } from '../compliance/acknowledge';
 import { logArchiveBucketName } from '../core/naming';
 import { ROLE_TAG, tagZone } from '../core/tags';
 import { FLOW_LOG_PREFIX } from '../log-archive/log-archive-stack';
@@ -12,6 +12,7 @@ import { PRIVATE_RANGES, TransitHub } from './hub';
 import { MailGateway } from './mail-gateway';
 import { alphaPrimeMunicipalities, PROXY_PACKAGE_HOSTS } from './proxy';
 import { ZoneVpc } from '../network/zone-vpc';
+import { TenantDefaults } from './tenant-defaults';
 
 export interface SecurityCloudStackProps extends StackProps {
   readonly config: ThreeTierConfig;
@@ -28,6 +29,8 @@ export const SC_SUBNETS = { public: 'public', gateway: 'gateway', attachment: 'a
  */
 export class SecurityCloudStack extends Stack {
   readonly hub: TransitHub;
+  /** rollout.stackSets: the Transit Gateway's default tables for tenant attachments. */
+  readonly tenantDefaults?: TenantDefaults;
   readonly vpc: ec2.Vpc;
   readonly inspection: InspectionFirewall;
   readonly dnsFirewall: DnsFirewall;
@@ -85,7 +88,7 @@ export class SecurityCloudStack extends Stack {
     for (const email of sc.soc.alarmEmails) this.alarmTopic.addSubscription(new subs.EmailSubscription(email));
 
     // Transit Gateway hub, firewall attached to it, egress attachment.
-    this.hub = new TransitHub(this, 'Hub', { name, description: `${name}: security cloud hub` });
+    this.hub = new TransitHub(this, 'Hub', { name, description: `${name}: security cloud hub`, acceptSharedAttachments: cfg.rollout.stackSets !== undefined });
     this.inspection = new InspectionFirewall(this, 'Inspection', {
       config: cfg,
       transitGatewayId: this.hub.tgw.ref,
@@ -131,7 +134,24 @@ export class SecurityCloudStack extends Stack {
     // Municipalities in other accounts: share the hub and the DNS rule group with RAM.
     const scAccount = sc.account ?? cfg.account;
     const others = [...new Set(cfg.municipalities.map((m) => m.account ?? cfg.account).filter((a): a is string => !!a && a !== scAccount))];
-    if (others.length > 0) {
+    const ss = cfg.rollout.stackSets;
+    if (ss) {
+      // Multi-account rollout: shared with the prefecture OUs (not 1,741 account ids), attachments taken by the default tables.
+      new ram.CfnResourceShare(this, 'Share', {
+        name: `${name}-hub`,
+        allowExternalPrincipals: false,
+        principals: ss.waves.map((w) => `arn:${Aws.PARTITION}:organizations::${ss.managementAccount}:ou/${ss.organizationId}/${w.organizationalUnitId}`),
+        resourceArns: [
+          `arn:${Aws.PARTITION}:ec2:${cfg.region}:${Aws.ACCOUNT_ID}:transit-gateway/${this.hub.tgw.ref}`,
+          this.dnsFirewall.ruleGroup.attrArn,
+        ],
+      });
+      this.tenantDefaults = new TenantDefaults(this, 'TenantDefaults', { tgw: this.hub.tgw, association: this.hub.tenants, propagation: this.hub.firewall, after: [this.hub] });
+      const why =
+        'rollout.stackSets: attachments are accepted without a manual step only from the prefecture OUs the hub is shared with (RAM, no external principals), and each lands in the tenants table (0.0.0.0/0 to the firewall, every private range blackholed) by the default tables TenantDefaults sets; an accepted attachment reaches no more than a tenant. The analyzer models these defaults and checks every municipality.';
+      acknowledge(this.hub.tgw, controlTower('ec2_transit_gateway_auto_vpc_attach_disabled_check'), why);
+      acknowledge(this.hub.tgw, 'ThreeTier-TG1', why);
+    } else if (others.length > 0) {
       new ram.CfnResourceShare(this, 'Share', {
         name: `${name}-hub`,
         allowExternalPrincipals: false,

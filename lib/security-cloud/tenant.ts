@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { Annotations, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { Annotations, Stack, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { hubParameter } from '../scale/hub-parameters';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { DnsFirewall } from './dns-firewall';
@@ -11,6 +12,8 @@ export interface TenantAttachmentProps {
   readonly vpc: ec2.Vpc;
   /** The hub stack when it is in this municipality's account (cross-stack references work). */
   readonly hub?: SecurityCloudStack;
+  /** rollout.stackSets: the hub in the security cloud account, whose ids become bound parameters (lib/scale/hub-parameters.ts). */
+  readonly remoteHub?: SecurityCloudStack;
   readonly logArchiveBucketArn: string;
 }
 
@@ -30,7 +33,8 @@ export class TenantAttachment extends Construct {
   constructor(scope: Construct, id: string, props: TenantAttachmentProps) {
     super(scope, id);
     const { config: cfg, municipality: m, vpc, hub } = props;
-    const tgwId = hub ? hub.hub.tgw.ref : cfg.securityCloud.transitGatewayId;
+    const remote = props.remoteHub;
+    const tgwId = hub ? hub.hub.tgw.ref : remote ? hubParameter(Stack.of(this), remote, 'HubTransitGatewayId') : cfg.securityCloud.transitGatewayId;
     this.transitGatewayId = tgwId;
     if (!tgwId) {
       Annotations.of(this).addWarningV2(
@@ -51,6 +55,9 @@ export class TenantAttachment extends Construct {
       new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
       new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
       DnsFirewall.associate(this, 'DnsFirewall', hub.dnsFirewall.ruleGroup.attrId, vpc.vpcId);
+    } else if (remote) {
+      // The hub associates and propagates this attachment by its default route tables (lib/security-cloud/tenant-defaults.ts).
+      DnsFirewall.associate(this, 'DnsFirewall', hubParameter(Stack.of(this), remote, 'HubDnsFirewallRuleGroupId'), vpc.vpcId);
     } else {
       Annotations.of(this).addInfoV2('three-tier:cross-account', `municipality ${m.code}: the hub associates this attachment once municipalities[].transitGatewayAttachmentId is set; associate the RAM-shared DNS Firewall rule group in this account.`);
     }

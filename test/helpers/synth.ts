@@ -4,7 +4,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { ThreeTierConfig, ThreeTierConfigInput, validateConfig, loadConfig } from '../../config';
-import { buildThreeTier, createApp, synthThreeTier, ThreeTierApp } from '../../lib/app-builder';
+import { buildThreeTier, createApp, synthThreeTier, ThreeTierApp, writeAssemblyShapes } from '../../lib/app-builder';
+import { readShapesIndex } from '../../lib/scale/assembly';
+import { instantiate, Template } from '../../lib/scale/shapes';
 
 export type CfnTemplate = {
   Resources: Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: unknown }>;
@@ -39,6 +41,8 @@ export function synth(
   const built = buildThreeTier(app, cfg);
   opts.mutate?.(built);
   const assembly = synthThreeTier(app, built, { rulebooks: opts.rulebooks ?? false });
+  // As the CLI app does: shapes and parameter files into the assembly.
+  writeAssemblyShapes(app, built);
   const templates = new Map<string, CfnTemplate>();
   for (const stack of assembly.stacks) templates.set(stack.stackName, stack.template as CfnTemplate);
   return { config: cfg, app, built, outdir, templates };
@@ -189,3 +193,23 @@ export function tagValue(props: Record<string, any>, key: string): string | unde
   return tags?.find((t) => t.Key === key)?.Value;
 }
 
+
+/**
+ * Every zone stack of a config by name, including those an assembly of
+ * shapes (rollout.method "shapes") holds only as a shape and a parameter
+ * file: each is its shape instantiated with its municipality's values.
+ */
+export function allTemplates(s: Synthesized): Map<string, CfnTemplate> {
+  const out = new Map(s.templates);
+  const file = path.join(s.outdir, 'shapes', 'index.json');
+  if (!fs.existsSync(file)) return out;
+  for (const c of readShapesIndex(s.outdir).classes) {
+    const shape = JSON.parse(fs.readFileSync(path.join(s.outdir, 'shapes', c.template), 'utf8')) as Template;
+    for (const m of c.members) {
+      if (out.has(m.stack)) continue;
+      const values = JSON.parse(fs.readFileSync(path.join(s.outdir, 'shapes', m.parametersFile), 'utf8')).Parameters;
+      out.set(m.stack, instantiate(shape, values) as unknown as CfnTemplate);
+    }
+  }
+  return out;
+}

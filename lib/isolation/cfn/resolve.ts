@@ -64,6 +64,23 @@ export interface ResolveOptions {
   readonly imports?: (name: string) => Json;
   /** Shared synthetic-id registry (several stacks of one assembly share one). */
   readonly ids?: SyntheticIds;
+  /** The value of a parameter the template binds to another stack's resource (template Metadata `ThreeTier::ParameterBindings`). */
+  readonly bound?: (binding: ParameterBinding) => Json;
+}
+
+/**
+ * Template Metadata key: parameters without a value that stand for a resource
+ * of another stack (the hub's Transit Gateway id in a municipality's zone
+ * shape). Their value in a deployment comes from that resource (a stack
+ * set's parameter override); offline, the analyzer resolves them to it.
+ */
+export const PARAMETER_BINDINGS = 'ThreeTier::ParameterBindings';
+
+/** What a bound parameter stands for: `Ref` (no attribute) or `Fn::GetAtt` of a resource of another stack. */
+export interface ParameterBinding {
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly attribute?: string;
 }
 
 export const DEFAULT_REGION = 'ap-northeast-1';
@@ -147,6 +164,7 @@ export class StackResolver {
   private readonly conditionCache = new Map<string, boolean | string>();
   private readonly conditionStack = new Set<string>();
   private readonly params = new Map<string, Json>();
+  private readonly boundParams = new Map<string, () => Json>();
   private readonly unordered = new WeakSet<Json[]>();
 
   constructor(
@@ -172,7 +190,15 @@ export class StackResolver {
       else if (decl?.Default !== undefined) {
         // An SSM-typed parameter's default names the SSM parameter, not the value.
         value = type.startsWith('AWS::SSM::Parameter::Value<') ? unresolved(`parameter ${name} is read from SSM (${String(decl.Default)}) at deploy time; supply its value in the stack's parameter file`) : decl.Default;
-      } else value = unresolved(`parameter ${name} has no default and no value; supply it in the stack's parameter file`);
+      } else {
+        const binding = (template.Metadata as Record<string, Record<string, ParameterBinding>> | undefined)?.[PARAMETER_BINDINGS]?.[name];
+        if (binding && options.bound) {
+          // Resolved when first used: the other stack may not be read yet.
+          this.boundParams.set(name, () => options.bound!(binding));
+          continue;
+        }
+        value = unresolved(`parameter ${name} has no default and no value; supply it in the stack's parameter file`);
+      }
       if (!isUnresolved(value)) {
         if (LIST_TYPE.test(type) || type.startsWith('AWS::SSM::Parameter::Value<List<') || type.startsWith('AWS::SSM::Parameter::Value<CommaDelimitedList')) {
           value = Array.isArray(value) ? value.map(String) : String(value).split(',').map((s) => s.trim());
@@ -277,6 +303,12 @@ export class StackResolver {
     if (typeof name !== 'string') return unresolved(`Ref to a non-name ${JSON.stringify(name)}`);
     const p = this.pseudo(name);
     if (p !== undefined) return p;
+    const bound = this.boundParams.get(name);
+    if (bound) {
+      this.boundParams.delete(name);
+      this.params.set(name, unresolved(`parameter ${name} is bound to itself`));
+      this.params.set(name, bound());
+    }
     if (this.params.has(name)) return this.params.get(name);
     const r = this.template.Resources?.[name];
     if (r) {
@@ -615,6 +647,12 @@ export class AssemblyResolver {
           stackName: s.name,
           ids: this.ids,
           imports: (name) => this.importValue(name),
+          bound: (b) => {
+            const target = this.stacks.get(b.stack);
+            if (!target) return unresolved(`a parameter of ${s.name} stands for ${b.stack}/${b.logicalId}, a stack not in this assembly`);
+            if (!target.template.Resources?.[b.logicalId]) return unresolved(`a parameter of ${s.name} stands for ${b.stack}/${b.logicalId}, which that stack does not have`);
+            return target.value(b.attribute ? { 'Fn::GetAtt': [b.logicalId, b.attribute] } : { Ref: b.logicalId });
+          },
         });
       } catch (e) {
         throw e instanceof TemplateError ? new TemplateError(e.message, s.name) : e;
