@@ -167,6 +167,10 @@ describe('national: StackSets waves, offline', () => {
     for (const p of share.Properties!.Principals) expect(JSON.stringify(p)).toMatch(/:organizations::100000000000:ou\/o-exampleorg1\/ou-jp00-pref00\d\d"/);
     const defaults = Object.values(hub.Resources).filter((r) => r.Type === TENANT_DEFAULTS_TYPE);
     expect(defaults).toHaveLength(1);
+    // The log archive admits deliveries for the organization, not a list of every account (20 kB bucket policy limit).
+    const archive = JSON.stringify(readTemplate(s.outdir, 'National-SecurityCloud-LogArchive'));
+    expect(archive).toContain('"aws:SourceOrgID":"o-exampleorg1"');
+    expect(archive).not.toContain('aws:SourceAccount');
   });
 
   test('zone templates name the org-readable asset bucket, not a CDK bootstrap bucket, and the assets stack carries every object they name', () => {

@@ -51,6 +51,9 @@ export class LogArchiveStack extends Stack {
       ...new Set([cfg.account ?? Aws.ACCOUNT_ID, ...(scAccount ? [scAccount] : []), ...cfg.municipalities.map((m) => m.account).filter((a): a is string => !!a)]),
     ];
     const logDelivery = new iam.ServicePrincipal('delivery.logs.amazonaws.com');
+    // rollout.stackSets: deliveries on behalf of any account of the organization (a list of 1,741 accounts passes the 20 kB bucket policy limit).
+    const orgId = cfg.rollout.stackSets?.organizationId;
+    const fromSources = orgId ? { 'aws:SourceOrgID': orgId } : { 'aws:SourceAccount': sourceAccounts };
 
     this.key = new kms.Key(this, 'ArchiveKey', {
       description: `Three-tier ${cfg.name}: log archive encryption`,
@@ -63,7 +66,7 @@ export class LogArchiveStack extends Stack {
         principals: [logDelivery],
         actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccounts } },
+        conditions: { StringEquals: fromSources },
       }),
     );
 
@@ -96,7 +99,7 @@ export class LogArchiveStack extends Stack {
         principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
         actions: ['s3:PutObject'],
         resources: [this.accessLogs.arnForObjects('buckets/*')],
-        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccounts } },
+        conditions: { StringEquals: fromSources },
       }),
     );
     const accessLogsResource = this.accessLogs.node.defaultChild!;
@@ -147,7 +150,7 @@ export class LogArchiveStack extends Stack {
         actions: ['s3:PutObject'],
         resources: LOG_DELIVERY_PREFIXES.map((p) => this.bucket.arnForObjects(`${p}/*`)),
         conditions: {
-          StringEquals: { 'aws:SourceAccount': sourceAccounts, 's3:x-amz-acl': 'bucket-owner-full-control' },
+          StringEquals: { ...fromSources, 's3:x-amz-acl': 'bucket-owner-full-control' },
         },
       }),
     );
@@ -180,7 +183,7 @@ export class LogArchiveStack extends Stack {
         principals: [logDelivery],
         actions: ['s3:GetBucketAcl', 's3:ListBucket'],
         resources: [this.bucket.bucketArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccounts } },
+        conditions: { StringEquals: fromSources },
       }),
     );
   }
