@@ -202,7 +202,7 @@ export const municipalitySchema = z.strictObject({
   dnsAllow,
   /** The network model (α, α′, β, β′) and its section (config/models.ts). */
   ...modelSections,
-  /** Multi-account only: this municipality's attachment to the hub, so the hub can associate it. */
+  /** No longer used (refused with the fix): the hub takes attachments by its default route tables. Kept so an old config gets a clear error. */
   transitGatewayAttachmentId: z.string().regex(/^tgw-attach-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway attachment id such as "tgw-attach-0123456789abcdef0"' }).optional(),
 });
 
@@ -350,10 +350,7 @@ const baseSchema = z.strictObject({
         name: z.string().regex(/^[A-Z][A-Za-z0-9]{1,30}$/, { error: 'must be a PascalCase name of letters and digits, e.g. "Tokyo" (it becomes part of stack names)' }),
         cidr,
         account: account.optional(),
-        /**
-         * Multi-account only: the hub's Transit Gateway id, known after the
-         * security cloud is deployed; municipalities in other accounts attach to it.
-         */
+        /** No longer used (refused with the fix): other accounts read the hub's ids from its shared SSM parameters. Kept so an old config gets a clear error. */
         transitGatewayId: z.string().regex(/^tgw-[0-9a-f]{8,17}$/, { error: 'must be a Transit Gateway id such as "tgw-0123456789abcdef0"' }).optional(),
         firewall: z
           .strictObject({
@@ -479,6 +476,9 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
 
   const codes = new Map<string, number>();
   const domains = new Map<string, string>();
+  if (cfg.securityCloud.transitGatewayId) {
+    issue(ctx, ['securityCloud', 'transitGatewayId'], 'is no longer used: municipalities in other accounts read the hub\'s ids from its SSM parameters shared through RAM (or, under rollout.stackSets, from stack-set overrides); remove it');
+  }
   const stackSetAccounts = new Map<string, number>();
   if (cfg.rollout.stackSets) stackSetChecks(cfg, ctx);
   cfg.municipalities.forEach((m, i) => {
@@ -567,12 +567,8 @@ function semanticChecks(cfg: z.output<typeof baseSchema>, ctx: Ctx): void {
     if (mRegion !== cfg.region) {
       issue(ctx, [...base, 'region'], `is "${mRegion}" but the security cloud's Transit Gateway is in "${cfg.region}" and is regional; put the municipality in ${cfg.region} (one security cloud per region)`);
     }
-    const sameAccount = (m.account ?? cfg.account) === (cfg.securityCloud.account ?? cfg.account);
-    if (!sameAccount && m.transitGatewayAttachmentId && !cfg.securityCloud.transitGatewayId) {
-      issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is set but securityCloud.transitGatewayId is not; set the hub\'s Transit Gateway id first (see README, multi-account)');
-    }
-    if (sameAccount && m.transitGatewayAttachmentId) {
-      issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is only for municipalities in another account than the security cloud; remove it (same-account attachments are wired automatically)');
+    if (m.transitGatewayAttachmentId) {
+      issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is no longer used: the hub accepts attachments from the accounts it is shared with and associates them by its default route tables (docs/operator.en.md, multi-account); remove it');
     }
     if (mRegion !== cfg.region) {
       if (!m.availabilityZones) {
@@ -613,7 +609,6 @@ function stackSetChecks(cfg: Cfg, ctx: Ctx): void {
   if (ss.callAs === 'DELEGATED_ADMIN' && sc === ss.managementAccount) {
     issue(ctx, [...base, 'callAs'], `is "DELEGATED_ADMIN" but the security cloud account ${sc} is the management account; use "SELF" there (or move the security cloud to a member account registered as delegated administrator)`);
   }
-  if (cfg.securityCloud.transitGatewayId) issue(ctx, ['securityCloud', 'transitGatewayId'], 'is not used with rollout.stackSets: the hub\'s ids reach the stack sets as parameters; remove it');
   const prefectures = new Map<string, number>();
   const ous = new Map<string, number>();
   ss.waves.forEach((w, j) => {
@@ -644,7 +639,6 @@ function stackSetMunicipalityChecks(cfg: Cfg, ctx: Ctx, m: Cfg['municipalities']
   if (!ss.waves.some((w) => w.prefecture === m.code.slice(0, 2))) {
     issue(ctx, [...base, 'code'], `"${m.code}" is in prefecture ${m.code.slice(0, 2)}, which has no wave; add { prefecture: "${m.code.slice(0, 2)}", organizationalUnitId: "ou-..." } to rollout.stackSets.waves`);
   }
-  if (m.transitGatewayAttachmentId) issue(ctx, [...base, 'transitGatewayAttachmentId'], 'is not used with rollout.stackSets: the hub associates attachments by itself (default route tables); remove it');
   const model = m.model ?? cfg.model;
   if (model !== 'alpha') issue(ctx, [...base, 'model'], `is "${model}"; rollout.stackSets deploys model alpha only (the alpha-prime proxy and the beta screen stacks are in the security cloud account); use rollout.method "stacks" for this municipality's config`);
 }

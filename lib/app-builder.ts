@@ -90,7 +90,7 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig, opts: { rollout?:
         municipality: m,
         zone,
         securityCloud: zone === 'internet' && (m.account ?? cfg.account) === scAccount ? securityCloud : undefined,
-        remoteSecurityCloud: zone === 'internet' && cfg.rollout.stackSets && (m.account ?? cfg.account) !== scAccount ? securityCloud : undefined,
+        remoteSecurityCloud: zone === 'internet' && (m.account ?? cfg.account) !== scAccount ? securityCloud : undefined,
         // rollout.stackSets: no account (the template is every account's), assets from the org-readable bucket.
         env: cfg.rollout.stackSets ? { region: m.region ?? cfg.region } : env(m.account ?? cfg.account, m.region ?? cfg.region),
         synthesizer: zoneSynthesizer(cfg),
@@ -99,6 +99,8 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig, opts: { rollout?:
         description: `Three-tier (${cfg.name}): ${m.nameEn ?? m.code} ${m.code} ${zone} zone`,
       });
       guardZoneStack(stack, cfg);
+      // Another account (rollout.method "stacks"): its internet zone reads the hub's shared SSM parameters, so the hub goes first.
+      if (zone === 'internet' && !cfg.rollout.stackSets && (m.account ?? cfg.account) !== scAccount) stack.addStackDependency(securityCloud);
       // Flow logs need the archive to exist first (same environment only).
       if ((m.account ?? cfg.account) === cfg.account && (m.region ?? cfg.region) === cfg.region) stack.addStackDependency(logArchive);
       byZone.set(zone, stack);

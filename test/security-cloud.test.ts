@@ -1,5 +1,8 @@
 import { writeShapes } from '../lib/scale/assembly';
-import { describe, test, afterAll } from '@jest/globals';
+import { describe, test, afterAll, beforeAll } from '@jest/globals';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { checkAssembly } from '../lib/isolation/check';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -7,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ListFirewallDomainListsCommand, Route53ResolverClient } from '@aws-sdk/client-route53resolver';
 import { SHIPPED_CONFIGS } from '../config';
 import { ipsRules, portPolicyRules } from '../lib/security-cloud/firewall';
-import { allTemplates, CfnTemplate, synth, synthShipped } from './helpers/synth';
+import { allTemplates, CfnTemplate, synth, synthShipped, Synthesized } from './helpers/synth';
 import { hubTemplate, securityCloudViolations } from './helpers/security-cloud-rules';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -192,33 +195,41 @@ describe('DNS Firewall managed-list resolver (custom resource handler)', () => {
   });
 });
 
-describe('multi-account: the hub is shared with RAM', () => {
+describe('multi-account without StackSets: no id is copied, one cdk deploy', () => {
   const base = structuredClone(SHIPPED_CONFIGS.pilot) as any;
   base.account = '111111111111';
   base.municipalities[0].account = '222222222222';
-  test('phase 1: RAM share to the municipality account; its internet zone is not attached yet and says so', () => {
-    const s = synth(base);
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth(base);
+  });
+  test('the hub shares its Transit Gateway, DNS rule group and two advanced SSM parameters with the municipality account, and takes its attachment by default tables', () => {
     const [, hub] = hubTemplate(s.templates);
     const share = Object.values(hub.Resources).find((r) => r.Type === 'AWS::RAM::ResourceShare')!;
-    assert.ok(share, 'a RAM resource share exists');
     assert.deepEqual(share.Properties!.Principals, ['222222222222']);
     assert.equal(share.Properties!.AllowExternalPrincipals, false);
-    assert.match(JSON.stringify(share.Properties!.ResourceArns), /transit-gateway\//);
-    const inet = s.templates.get('Pilot-131016-Internet')!;
-    assert.equal(Object.values(inet.Resources).filter((r) => r.Type === 'AWS::EC2::TransitGatewayVpcAttachment').length, 0);
-    const warnings = s.app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data)));
-    assert.ok(warnings.some((w) => /set securityCloud\.transitGatewayId/.test(w)), warnings.join('\n'));
+    const arns = JSON.stringify(share.Properties!.ResourceArns);
+    assert.match(arns, /transit-gateway\//);
+    const params = Object.entries(hub.Resources).filter(([, r]) => r.Type === 'AWS::SSM::Parameter');
+    assert.deepEqual(params.map(([, r]) => r.Properties!.Name).sort(), ['/pilot/hub/dns-firewall-rule-group-id', '/pilot/hub/transit-gateway-id']);
+    for (const [, r] of params) assert.equal(r.Properties!.Tier, 'Advanced');
+    for (const [id] of params) assert.ok(arns.includes(id), `${id} is shared`);
+    assert.equal(Object.values(hub.Resources).filter((r) => r.Type === 'Custom::TransitGatewayTenantDefaults').length, 1);
+    assert.equal(Object.values(hub.Resources).find((r) => r.Type === 'AWS::EC2::TransitGateway')!.Properties!.AutoAcceptSharedAttachments, 'enable');
   });
-  test('phases 2 and 3: attachment from the configured TGW id, association and propagation in the hub', () => {
-    const cfg = structuredClone(base);
-    cfg.securityCloud.transitGatewayId = 'tgw-0123456789abcdef0';
-    cfg.municipalities[0].transitGatewayAttachmentId = 'tgw-attach-0123456789abcdef0';
-    const s = synth(cfg);
-    const inet = s.templates.get('Pilot-131016-Internet')!;
-    const att = Object.values(inet.Resources).find((r) => r.Type === 'AWS::EC2::TransitGatewayVpcAttachment')!;
-    assert.equal(att.Properties!.TransitGatewayId, 'tgw-0123456789abcdef0');
-    const [, hub] = hubTemplate(s.templates);
-    const assoc = Object.values(hub.Resources).filter((r) => r.Type === 'AWS::EC2::TransitGatewayRouteTableAssociation' && r.Properties!.TransitGatewayAttachmentId === 'tgw-attach-0123456789abcdef0');
-    assert.equal(assoc.length, 1);
+  test("the municipality's internet zone reads the hub's ids from the shared parameters by ARN, and deploys after the hub", () => {
+    const inet = s.templates.get('Pilot-131016-Internet') as any;
+    assert.deepEqual(inet.Parameters.HubTransitGatewayId, { Type: 'AWS::SSM::Parameter::Value<String>', Default: 'arn:aws:ssm:ap-northeast-1:111111111111:parameter/pilot/hub/transit-gateway-id', Description: inet.Parameters.HubTransitGatewayId.Description });
+    assert.equal(inet.Parameters.HubDnsFirewallRuleGroupId.Default, 'arn:aws:ssm:ap-northeast-1:111111111111:parameter/pilot/hub/dns-firewall-rule-group-id');
+    const att = Object.values(inet.Resources as Record<string, any>).find((r) => r.Type === 'AWS::EC2::TransitGatewayVpcAttachment')!;
+    assert.deepEqual(att.Properties.TransitGatewayId, { Ref: 'HubTransitGatewayId' });
+    const manifest = JSON.parse(fs.readFileSync(path.join(s.outdir, 'manifest.json'), 'utf8'));
+    assert.ok(manifest.artifacts['Pilot-131016-Internet'].dependencies.includes('Pilot-SecurityCloud-Tokyo'));
+  });
+  test('check-isolation: the municipality in the other account reaches the internet through the firewall (X7), as in one account', () => {
+    const r = checkAssembly(s.outdir).report;
+    assert.deepEqual(r.analyzer.findings, []);
+    assert.equal(r.verdict, 'match');
   });
 });
+

@@ -114,7 +114,9 @@ for (const name of Object.keys(SHIPPED_CONFIGS)) {
         const write = policy[1].PolicyDocument.Statement.find((st: any) => st.Sid === 'AWSLogDeliveryWrite');
         assert.equal(write.Principal.Service, 'delivery.logs.amazonaws.com');
         assert.match(JSON.stringify(write.Resource), /vpc-flow-logs\/\*/);
-        assert.ok(write.Condition.StringEquals['aws:SourceAccount'], 'pinned to source accounts');
+        // Pinned to the source accounts, or under rollout.stackSets to the organization (a list of every account passes the policy size limit).
+        if (cfg.rollout.stackSets) assert.equal(write.Condition.StringEquals['aws:SourceOrgID'], cfg.rollout.stackSets.organizationId);
+        else assert.ok(write.Condition.StringEquals['aws:SourceAccount'], 'pinned to source accounts');
       });
     });
   });

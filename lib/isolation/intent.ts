@@ -193,12 +193,11 @@ export function buildIntent(cfg: ThreeTierConfig, stackName: (code: string, zone
     }
     const internetStack = stackName(m.code, 'internet');
     const hub = hubStack;
-    // A municipality in another account attaches only once the hub's id is in the config (README, multi-account).
+    // A municipality in another account: the hub takes its attachment by its default tables (lib/security-cloud/tenant-defaults.ts).
     const sameAccount = (m.account ?? cfg.account) === (cfg.securityCloud.account ?? cfg.account);
-    const attached = sameAccount || cfg.securityCloud.transitGatewayId !== undefined || cfg.rollout.stackSets !== undefined;
     const tenantEnforcement = [
-      ...(attached ? [{ stack: internetStack, constructPath: `${internetStack}/SecurityCloud/Attachment`, role: 'Transit Gateway attachment of the internet zone' }] : []),
-      ...(cfg.rollout.stackSets ? [{ stack: hub, constructPath: `${hub}/TenantDefaults/Resource/Resource/Default`, role: "the Transit Gateway's default tables: tenants (association) and firewall (propagation)" }] : []),
+      { stack: internetStack, constructPath: `${internetStack}/SecurityCloud/Attachment`, role: 'Transit Gateway attachment of the internet zone' },
+      ...(!sameAccount ? [{ stack: hub, constructPath: `${hub}/TenantDefaults/Resource/Resource/Default`, role: "the Transit Gateway's default tables: tenants (association) and firewall (propagation)" }] : []),
       { stack: hub, constructPath: `${hub}/Hub/TenantsDefault`, role: 'tenants route table: 0.0.0.0/0 to the firewall' },
       { stack: hub, constructPath: `${hub}/Inspection/Firewall`, role: 'Network Firewall attached to the Transit Gateway' },
     ];

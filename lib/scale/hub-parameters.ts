@@ -40,11 +40,30 @@ export const HUB_PARAMETERS: readonly HubParameter[] = [
   },
 ];
 
-/** Declares a hub parameter in `stack` and binds it to the hub resource in the template's Metadata. */
-export function hubParameter(stack: Stack, hub: SecurityCloudStack, name: HubParameter['name']): string {
+/** The hub's SSM parameter holding a hub id (rollout.method "stacks" with municipalities in other accounts). */
+export function hubSsmParameterName(configName: string, name: HubParameter['name']): string {
+  return `/${configName}/hub/${name.replace(/^Hub/, '').replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
+}
+
+/** Its ARN, known at synth from the config (a parameter's Default must be a literal). */
+export function hubSsmParameterArn(configName: string, region: string, account: string, name: HubParameter['name']): string {
+  const partition = region.startsWith('cn-') ? 'aws-cn' : region.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
+  return `arn:${partition}:ssm:${region}:${account}:parameter${hubSsmParameterName(configName, name)}`;
+}
+
+/**
+ * Declares a hub parameter in `stack` and binds it to the hub resource in the
+ * template's Metadata. With `sharedSsmArn` the parameter reads the hub's
+ * SSM parameter, shared with this account through RAM (CloudFormation reads
+ * shared parameters by ARN, as a template parameter only); without it the
+ * value comes from a stack-set parameter override.
+ */
+export function hubParameter(stack: Stack, hub: SecurityCloudStack, name: HubParameter['name'], sharedSsmArn?: string): string {
   const p = HUB_PARAMETERS.find((x) => x.name === name);
   if (!p) throw new Error(`no hub parameter ${name}`);
-  const param = new CfnParameter(stack, p.name, { type: 'String', description: p.description, allowedPattern: p.allowedPattern });
+  const param = sharedSsmArn
+    ? new CfnParameter(stack, p.name, { type: 'AWS::SSM::Parameter::Value<String>', default: sharedSsmArn, description: `${p.description}: the hub's SSM parameter, shared through RAM` })
+    : new CfnParameter(stack, p.name, { type: 'String', description: p.description, allowedPattern: p.allowedPattern });
   const el = p.element(hub);
   const binding: ParameterBinding = { stack: hub.stackName, logicalId: hub.getLogicalId(el), ...(p.attribute ? { attribute: p.attribute } : {}) };
   const meta = (stack.templateOptions.metadata ??= {});

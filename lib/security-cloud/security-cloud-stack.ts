@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Aws, Stack, StackProps, Tags, aws_ec2 as ec2, aws_kms as kms, aws_iam as iam, aws_ram as ram, aws_sns as sns, aws_sns_subscriptions as subs, aws_s3 as s3 } from 'aws-cdk-lib';
+import { Aws, Stack, StackProps, Tags, aws_ec2 as ec2, aws_kms as kms, aws_iam as iam, aws_ram as ram, aws_sns as sns, aws_sns_subscriptions as subs, aws_s3 as s3, aws_ssm as ssm } from 'aws-cdk-lib';
 import { ThreeTierConfig } from '../../config/schema';
 import { denyGrantsExceptForAwsServices } from '../compliance/kms';
 import { acknowledge, controlTower } from '../compliance/acknowledge';
@@ -13,6 +13,7 @@ import { MailGateway } from './mail-gateway';
 import { alphaPrimeMunicipalities, PROXY_PACKAGE_HOSTS } from './proxy';
 import { ZoneVpc } from '../network/zone-vpc';
 import { TenantDefaults } from './tenant-defaults';
+import { HUB_PARAMETERS, hubSsmParameterName } from '../scale/hub-parameters';
 
 export interface SecurityCloudStackProps extends StackProps {
   readonly config: ThreeTierConfig;
@@ -88,7 +89,7 @@ export class SecurityCloudStack extends Stack {
     for (const email of sc.soc.alarmEmails) this.alarmTopic.addSubscription(new subs.EmailSubscription(email));
 
     // Transit Gateway hub, firewall attached to it, egress attachment.
-    this.hub = new TransitHub(this, 'Hub', { name, description: `${name}: security cloud hub`, acceptSharedAttachments: cfg.rollout.stackSets !== undefined });
+    this.hub = new TransitHub(this, 'Hub', { name, description: `${name}: security cloud hub`, acceptSharedAttachments: cfg.rollout.stackSets !== undefined || cfg.municipalities.some((m) => (m.account ?? cfg.account) !== (sc.account ?? cfg.account)) });
     this.inspection = new InspectionFirewall(this, 'Inspection', {
       config: cfg,
       transitGatewayId: this.hub.tgw.ref,
@@ -131,42 +132,40 @@ export class SecurityCloudStack extends Stack {
       tenantCidrs,
     });
 
-    // Municipalities in other accounts: share the hub and the DNS rule group with RAM.
+    // Municipalities in other accounts: the hub's Transit Gateway and DNS rule group shared with RAM, attachments
+    // accepted from those accounts and taken by the default tables (no resource, no id per tenant). Under
+    // rollout.stackSets the share goes to the prefecture OUs and the ids travel as stack-set overrides; otherwise
+    // to the accounts, with the ids in SSM parameters shared the same way (their zone stacks read them by ARN).
     const scAccount = sc.account ?? cfg.account;
     const others = [...new Set(cfg.municipalities.map((m) => m.account ?? cfg.account).filter((a): a is string => !!a && a !== scAccount))];
     const ss = cfg.rollout.stackSets;
-    if (ss) {
-      // Multi-account rollout: shared with the prefecture OUs (not 1,741 account ids), attachments taken by the default tables.
+    if (ss || others.length > 0) {
+      const shared = ss
+        ? []
+        : HUB_PARAMETERS.map(
+            (p) =>
+              new ssm.StringParameter(this, `Shared${p.name}`, {
+                parameterName: hubSsmParameterName(cfg.name, p.name),
+                stringValue: p.value(this),
+                // Only advanced parameters can be shared with other accounts.
+                tier: ssm.ParameterTier.ADVANCED,
+                description: `${name}: ${p.description}, read by municipalities in other accounts`,
+              }),
+          );
       new ram.CfnResourceShare(this, 'Share', {
         name: `${name}-hub`,
         allowExternalPrincipals: false,
-        principals: ss.waves.map((w) => `arn:${Aws.PARTITION}:organizations::${ss.managementAccount}:ou/${ss.organizationId}/${w.organizationalUnitId}`),
+        principals: ss ? ss.waves.map((w) => `arn:${Aws.PARTITION}:organizations::${ss.managementAccount}:ou/${ss.organizationId}/${w.organizationalUnitId}`) : others,
         resourceArns: [
           `arn:${Aws.PARTITION}:ec2:${cfg.region}:${Aws.ACCOUNT_ID}:transit-gateway/${this.hub.tgw.ref}`,
           this.dnsFirewall.ruleGroup.attrArn,
+          ...shared.map((p) => p.parameterArn),
         ],
       });
       this.tenantDefaults = new TenantDefaults(this, 'TenantDefaults', { tgw: this.hub.tgw, association: this.hub.tenants, propagation: this.hub.firewall, after: [this.hub] });
-      const why =
-        'rollout.stackSets: attachments are accepted without a manual step only from the prefecture OUs the hub is shared with (RAM, no external principals), and each lands in the tenants table (0.0.0.0/0 to the firewall, every private range blackholed) by the default tables TenantDefaults sets; an accepted attachment reaches no more than a tenant. The analyzer models these defaults and checks every municipality.';
+      const why = `Municipalities in other accounts: attachments are accepted without a manual step only from the ${ss ? 'prefecture OUs' : 'municipality accounts'} the hub is shared with (RAM, no external principals), and each lands in the tenants table (0.0.0.0/0 to the firewall, every private range blackholed) by the default tables TenantDefaults sets; an accepted attachment reaches no more than a tenant. The analyzer models these defaults and checks every municipality.`;
       acknowledge(this.hub.tgw, controlTower('ec2_transit_gateway_auto_vpc_attach_disabled_check'), why);
       acknowledge(this.hub.tgw, 'ThreeTier-TG1', why);
-    } else if (others.length > 0) {
-      new ram.CfnResourceShare(this, 'Share', {
-        name: `${name}-hub`,
-        allowExternalPrincipals: false,
-        principals: others,
-        resourceArns: [
-          `arn:${Aws.PARTITION}:ec2:${cfg.region}:${Aws.ACCOUNT_ID}:transit-gateway/${this.hub.tgw.ref}`,
-          this.dnsFirewall.ruleGroup.attrArn,
-        ],
-      });
-      // Attachments from other accounts are associated here once their ids are in the config.
-      for (const m of cfg.municipalities) {
-        if (!m.transitGatewayAttachmentId) continue;
-        new ec2.CfnTransitGatewayRouteTableAssociation(this, `Assoc${m.code}`, { transitGatewayAttachmentId: m.transitGatewayAttachmentId, transitGatewayRouteTableId: this.hub.tenants.ref });
-        new ec2.CfnTransitGatewayRouteTablePropagation(this, `Prop${m.code}`, { transitGatewayAttachmentId: m.transitGatewayAttachmentId, transitGatewayRouteTableId: this.hub.firewall.ref });
-      }
     }
     Tags.of(this.hub.tgw).add(ROLE_TAG, 'security-cloud-hub');
   }

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { Annotations, Stack, aws_ec2 as ec2 } from 'aws-cdk-lib';
-import { hubParameter } from '../scale/hub-parameters';
+import { Stack, aws_ec2 as ec2 } from 'aws-cdk-lib';
+import { HubParameter, hubParameter, hubSsmParameterArn } from '../scale/hub-parameters';
 import { Municipality, ThreeTierConfig } from '../../config/schema';
 import { SUBNET_GROUPS } from '../network/zone-vpc';
 import { DnsFirewall } from './dns-firewall';
@@ -26,23 +26,19 @@ export interface TenantAttachmentProps {
  * association (the zone stack logs its DNS queries, like every zone's).
  */
 export class TenantAttachment extends Construct {
-  readonly attachment?: ec2.CfnTransitGatewayVpcAttachment;
+  readonly attachment: ec2.CfnTransitGatewayVpcAttachment;
   /** The Transit Gateway every workload subnet's default route points to (undefined until attached). */
-  readonly transitGatewayId?: string;
+  readonly transitGatewayId: string;
 
   constructor(scope: Construct, id: string, props: TenantAttachmentProps) {
     super(scope, id);
     const { config: cfg, municipality: m, vpc, hub } = props;
     const remote = props.remoteHub;
-    const tgwId = hub ? hub.hub.tgw.ref : remote ? hubParameter(Stack.of(this), remote, 'HubTransitGatewayId') : cfg.securityCloud.transitGatewayId;
+    // In another account: the hub's ids as parameters (stack-set overrides, or the hub's SSM parameters shared through RAM).
+    const shared = (n: HubParameter['name']) => (cfg.rollout.stackSets ? undefined : hubSsmParameterArn(cfg.name, cfg.region, Stack.of(remote!).account, n));
+    if (!hub && !remote) throw new Error(`municipality ${m.code}: its internet zone needs the security cloud stack (same account) or remoteHub (another account)`);
+    const tgwId = hub ? hub.hub.tgw.ref : hubParameter(Stack.of(this), remote!, 'HubTransitGatewayId', shared('HubTransitGatewayId'));
     this.transitGatewayId = tgwId;
-    if (!tgwId) {
-      Annotations.of(this).addWarningV2(
-        'three-tier:not-attached',
-        `municipality ${m.code} is in account ${m.account} and the security cloud in another: deploy the security cloud, then set securityCloud.transitGatewayId (see README, multi-account). Until then its internet zone has no way out.`,
-      );
-      return;
-    }
     const subnets = vpc.selectSubnets({ subnetGroupName: SUBNET_GROUPS.attachment });
     this.attachment = new ec2.CfnTransitGatewayVpcAttachment(this, 'Attachment', {
       transitGatewayId: tgwId,
@@ -55,15 +51,13 @@ export class TenantAttachment extends Construct {
       new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
       new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
       DnsFirewall.associate(this, 'DnsFirewall', hub.dnsFirewall.ruleGroup.attrId, vpc.vpcId);
-    } else if (remote) {
-      // The hub associates and propagates this attachment by its default route tables (lib/security-cloud/tenant-defaults.ts).
-      DnsFirewall.associate(this, 'DnsFirewall', hubParameter(Stack.of(this), remote, 'HubDnsFirewallRuleGroupId'), vpc.vpcId);
     } else {
-      Annotations.of(this).addInfoV2('three-tier:cross-account', `municipality ${m.code}: the hub associates this attachment once municipalities[].transitGatewayAttachmentId is set; associate the RAM-shared DNS Firewall rule group in this account.`);
+      // The hub associates and propagates this attachment by its default route tables (lib/security-cloud/tenant-defaults.ts).
+      DnsFirewall.associate(this, 'DnsFirewall', hubParameter(Stack.of(this), remote!, 'HubDnsFirewallRuleGroupId', shared('HubDnsFirewallRuleGroupId')), vpc.vpcId);
     }
     vpc.selectSubnets({ subnetGroupName: SUBNET_GROUPS.workload }).subnets.forEach((subnet, i) => {
       const route = new ec2.CfnRoute(this, `Default${i}`, { routeTableId: subnet.routeTable.routeTableId, destinationCidrBlock: '0.0.0.0/0', transitGatewayId: tgwId });
-      route.addResourceDependency(this.attachment!);
+      route.addResourceDependency(this.attachment);
     });
   }
 }

@@ -186,19 +186,18 @@ export class StackResolver {
       const supplied = options.parameters?.[name];
       const type = String(decl?.Type ?? 'String');
       let value: Json;
+      const binding = (template.Metadata as Record<string, Record<string, ParameterBinding>> | undefined)?.[PARAMETER_BINDINGS]?.[name];
+      if (supplied === undefined && binding && options.bound) {
+        // Resolved when first used: the other stack may not be read yet. A binding goes before a default
+        // (an SSM-typed parameter's default names the hub's shared parameter, whose value is the bound resource's id).
+        this.boundParams.set(name, () => options.bound!(binding));
+        continue;
+      }
       if (supplied !== undefined) value = supplied;
       else if (decl?.Default !== undefined) {
         // An SSM-typed parameter's default names the SSM parameter, not the value.
         value = type.startsWith('AWS::SSM::Parameter::Value<') ? unresolved(`parameter ${name} is read from SSM (${String(decl.Default)}) at deploy time; supply its value in the stack's parameter file`) : decl.Default;
-      } else {
-        const binding = (template.Metadata as Record<string, Record<string, ParameterBinding>> | undefined)?.[PARAMETER_BINDINGS]?.[name];
-        if (binding && options.bound) {
-          // Resolved when first used: the other stack may not be read yet.
-          this.boundParams.set(name, () => options.bound!(binding));
-          continue;
-        }
-        value = unresolved(`parameter ${name} has no default and no value; supply it in the stack's parameter file`);
-      }
+      } else value = unresolved(`parameter ${name} has no default and no value; supply it in the stack's parameter file`);
       if (!isUnresolved(value)) {
         if (LIST_TYPE.test(type) || type.startsWith('AWS::SSM::Parameter::Value<List<') || type.startsWith('AWS::SSM::Parameter::Value<CommaDelimitedList')) {
           value = Array.isArray(value) ? value.map(String) : String(value).split(',').map((s) => s.trim());
