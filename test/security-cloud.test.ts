@@ -3,6 +3,7 @@ import { describe, test, afterAll, beforeAll } from '@jest/globals';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkAssembly } from '../lib/isolation/check';
+import { syntheticConfig } from '../config/layout';
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
@@ -225,6 +226,20 @@ describe('multi-account without StackSets: no id is copied, one cdk deploy', () 
     assert.deepEqual(att.Properties.TransitGatewayId, { Ref: 'HubTransitGatewayId' });
     const manifest = JSON.parse(fs.readFileSync(path.join(s.outdir, 'manifest.json'), 'utf8'));
     assert.ok(manifest.artifacts['Pilot-131016-Internet'].dependencies.includes('Pilot-SecurityCloud-Tokyo'));
+  });
+  test('with the default tables set, a tenant in the hub\'s own account is not associated explicitly (it would fail: "already associated"), and both tenants reach the internet through the firewall', () => {
+    const two = syntheticConfig(2, 'mixed') as any;
+    two.rollout = { method: 'stacks' };
+    two.account = '111111111111';
+    two.municipalities[1].account = '222222222222';
+    const m = synth(two);
+    for (const code of two.municipalities.map((x: any) => x.code)) {
+      const inet = m.templates.get(`Mixed-${code}-Internet`)!;
+      assert.deepEqual(Object.values(inet.Resources).filter((r) => r.Type === 'AWS::EC2::TransitGatewayRouteTableAssociation' || r.Type === 'AWS::EC2::TransitGatewayRouteTablePropagation'), []);
+    }
+    const r = checkAssembly(m.outdir).report;
+    assert.deepEqual(r.analyzer.findings, []);
+    assert.equal(r.matrix.filter((row: any) => /^internet@/.test(row.zone) && /X7/.test(JSON.stringify(row))).length, 2);
   });
   test('check-isolation: the municipality in the other account reaches the internet through the firewall (X7), as in one account', () => {
     const r = checkAssembly(s.outdir).report;

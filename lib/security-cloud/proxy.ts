@@ -211,8 +211,11 @@ export class InspectingProxy extends Construct {
       options: { DnsSupport: 'enable' },
       tags: [{ key: 'Name', value: `${cfg.name}-${m.code}-proxy` }],
     });
-    new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
-    new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
+    // With the hub's default tables set (municipalities in other accounts) they do exactly this; an explicit association would fail.
+    if (!hub.tenantDefaults) {
+      new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
+      new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
+    }
     this.vpc.selectSubnets({ subnetGroupName: SUBNET_GROUPS.workload }).subnets.forEach((subnet, i) => {
       const route = new ec2.CfnRoute(this, `Default${i}`, { routeTableId: subnet.routeTable.routeTableId, destinationCidrBlock: '0.0.0.0/0', transitGatewayId: hub.hub.tgw.ref });
       route.addResourceDependency(this.attachment);

@@ -48,8 +48,12 @@ export class TenantAttachment extends Construct {
       tags: [{ key: 'Name', value: `${cfg.name}-${m.code}-internet` }],
     });
     if (hub) {
-      new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
-      new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
+      // When the hub's default tables are set (municipalities in other accounts), they associate and propagate this
+      // attachment too: an explicit association would fail ("already associated").
+      if (!hub.tenantDefaults) {
+        new ec2.CfnTransitGatewayRouteTableAssociation(this, 'Association', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.tenants.ref });
+        new ec2.CfnTransitGatewayRouteTablePropagation(this, 'Propagation', { transitGatewayAttachmentId: this.attachment.ref, transitGatewayRouteTableId: hub.hub.firewall.ref });
+      }
       DnsFirewall.associate(this, 'DnsFirewall', hub.dnsFirewall.ruleGroup.attrId, vpc.vpcId);
     } else {
       // The hub associates and propagates this attachment by its default route tables (lib/security-cloud/tenant-defaults.ts).
