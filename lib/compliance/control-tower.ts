@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
 import { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
+import { describeFiles, GuardDiagnostic, rulebookThread, Warmup } from './rulebook-threads';
 
 const PACKAGE_DIR = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 export const CONTROL_TOWER_RULES_DIR = path.join(PACKAGE_DIR, 'rules', 'control-tower', 'cfn-guard');
@@ -56,46 +57,36 @@ export function templateResourceTypes(templatePaths: readonly string[]): Set<str
 // ---------------------------------------------------------------------------
 // The Guard evaluator: the WebAssembly build of AWS's CloudFormation validation
 // engine that aws-cdk-lib itself ships and runs on every synth
-// (`@aws/cloudformation-validate`, bundled inside aws-cdk-lib). Loading the
-// very copy aws-cdk-lib loads means the module is compiled once per process.
+// (`@aws/cloudformation-validate`, bundled inside aws-cdk-lib), in a worker
+// thread of its own (lib/compliance/rulebook-threads.ts), so it runs while the
+// other rulebooks run.
 
-interface GuardDiagnostic {
-  ruleId: string;
-  source?: string;
-  message: string;
-  ruleDescription?: string;
-  propertyPath?: string;
-  entity?: { logicalId?: string; entityType?: string };
+let engineVersionMemo: string | undefined;
+/** The engine's version (its package's; the module's version() says the same), without loading it on this thread. */
+function engineVersion(): string {
+  // Resolved from aws-cdk-lib's own location: the copy aws-cdk-lib's built-in validation uses.
+  engineVersionMemo ??= (JSON.parse(fs.readFileSync(createRequire(require.resolve('aws-cdk-lib/package.json')).resolve('@aws/cloudformation-validate/package.json'), 'utf8')) as { version: string }).version;
+  return engineVersionMemo;
 }
-interface CfnValidateModule {
-  version(): string;
-  CelEngine: new (config: { guardRules: unknown[] }) => {
-    validateTemplate(template: unknown, config: { disableBuiltinRules: boolean }): { diagnostics: GuardDiagnostic[] };
-    free(): void;
+
+/** The thread warms up on the S3 bucket rules and a bucket: its first evaluation then costs what any other does. */
+export function guardWarmup(): Warmup {
+  return {
+    rules: relevant(new Set(['AWS::S3::Bucket'])).filter((r) => r.types.size > 0).map((r) => r.file),
+    template: JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { VersioningConfiguration: { Status: 'Enabled' } } } } }),
   };
-  RuleFile: new (path: string) => unknown;
-  TemplateContent: new (content: Uint8Array, name: string) => unknown;
-}
-let engineModule: CfnValidateModule | undefined;
-function cfnValidate(): CfnValidateModule {
-  // Required from aws-cdk-lib's own location, so it is the module aws-cdk-lib's
-  // built-in validation uses (one compiled WebAssembly module per process).
-  engineModule ??= createRequire(require.resolve('aws-cdk-lib/package.json'))('@aws/cloudformation-validate') as CfnValidateModule;
-  return engineModule;
 }
 
-type Engine = InstanceType<CfnValidateModule['CelEngine']>;
-const engines = new Map<string, Engine>();
-function engineFor(rules: RuleFileInfo[]): Engine {
-  const key = rules.map((r) => r.hash).sort().join(',');
-  let e = engines.get(key);
-  if (!e) {
-    const m = cfnValidate();
-    e = new m.CelEngine({ guardRules: rules.map((r) => new m.RuleFile(r.file)) });
-    engines.set(key, e);
-  }
-  return e;
+/**
+ * Starts the Guard thread now, so its first-use cost overlaps with whatever
+ * the process does until the synth validates. ControlTowerChecks calls it when
+ * constructed; a CDK app run by the CDK CLI (which sets CDK_OUTDIR) calls it
+ * when it loads this module, before it builds its constructs.
+ */
+export function startGuardEvaluator(): void {
+  rulebookThread('guard', guardWarmup);
 }
+if (process.env.CDK_OUTDIR) startGuardEvaluator();
 
 /** What is kept of a finding, in the cache and in the report. */
 interface Finding {
@@ -145,15 +136,8 @@ function messageOf(d: GuardDiagnostic): { description: string; fix: string } {
   return { description: description ?? d.message, fix: fix ?? (d.ruleDescription?.trim() || 'N/A') };
 }
 
-function evaluate(engine: Engine, templatePath: string, bytes: Buffer): Finding[] {
-  const m = cfnValidate();
-  let diagnostics: GuardDiagnostic[];
-  try {
-    diagnostics = engine.validateTemplate(new m.TemplateContent(new Uint8Array(bytes), templatePath), { disableBuiltinRules: true }).diagnostics;
-  } catch (e) {
-    // Fail closed: a template the evaluator cannot read is not "compliant".
-    throw new Error(`Control Tower controls: the Guard evaluator failed on ${templatePath}: ${(e as Error).message}`);
-  }
+/** The findings of the Guard rules in the engine's diagnostics, one per rule, resource and location. */
+function findingsOf(diagnostics: GuardDiagnostic[]): Finding[] {
   const seen = new Set<string>();
   const out: Finding[] = [];
   for (const d of diagnostics) {
@@ -188,16 +172,30 @@ function evaluate(engine: Engine, templatePath: string, bytes: Buffer): Finding[
  * acknowledgements read `cdk-validator-cfnguard::<rule>`.
  */
 export class ControlTowerChecks implements IPolicyValidationPlugin {
-  /**
-   * `all` evaluates every rule file on every template: slower, the same
-   * findings (a test holds the two side by side).
-   */
-  constructor(private readonly opts: { ruleSelection?: 'relevant' | 'all' } = {}) {}
   readonly name = 'cdk-validator-cfnguard';
   readonly version: string = (JSON.parse(fs.readFileSync(path.join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string }).version;
   readonly ruleIds = index().map((r) => path.basename(r.file, '.guard').replace('ct-', '').replace(/-/g, ''));
 
+  /**
+   * `all` evaluates every rule file on every template: slower, the same
+   * findings (a test holds the two side by side).
+   */
+  constructor(private readonly opts: { ruleSelection?: 'relevant' | 'all' } = {}) {
+    startGuardEvaluator();
+  }
+
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return this.start(context).wait();
+  }
+
+  /**
+   * Hands the templates that are not in the verdict cache to the Guard thread
+   * and returns at once; `wait()` blocks until the thread has answered and
+   * returns the report (it throws, naming the template, if the evaluation
+   * failed). RulebookScope starts it before the rulebooks that run on the
+   * main thread.
+   */
+  start(context: IPolicyValidationContext): { wait(): PolicyValidationPluginReport } {
     const templates = context.templatePaths.map((file) => {
       const bytes = fs.readFileSync(file);
       const doc = JSON.parse(bytes.toString('utf8')) as { Resources?: Record<string, { Type?: string }> };
@@ -209,22 +207,52 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     const all = this.opts.ruleSelection === 'all';
     const rules = all ? index() : relevant(union);
     const dir = cacheDir();
-    const engineVersion = cfnValidate().version();
-    let engine: Engine | undefined;
-    const violations: PolicyViolation[] = [];
+    const version = dir ? engineVersion() : '';
+    const findings = new Map<string, Finding[]>();
+    const misses: { file: string; bytes: Uint8Array; key: string }[] = [];
     for (const t of templates) {
       const mine = all ? rules : rules.filter((r) => r.types.size === 0 || [...r.types].some((x) => t.types.has(x)));
       if (mine.length === 0) continue;
       const key = createHash('sha256')
-        .update(`${CACHE_FORMAT}\0${engineVersion}\0${mine.map((r) => r.hash).sort().join(',')}\0`)
+        .update(`${CACHE_FORMAT}\0${version}\0${mine.map((r) => r.hash).sort().join(',')}\0`)
         .update(t.bytes)
         .digest('hex');
-      let findings = dir ? readCache(dir, key) : undefined;
-      if (!findings) {
-        engine ??= engineFor(rules);
-        findings = evaluate(engine, t.file, t.bytes);
-        if (dir) writeCache(dir, key, findings);
-      }
+      const cached = dir ? readCache(dir, key) : undefined;
+      if (cached) findings.set(t.file, cached);
+      else misses.push({ file: t.file, bytes: t.bytes, key });
+    }
+    // One engine with the rule files of every template here: a rule file whose
+    // resource types a template lacks can only SKIP there.
+    // One engine with the rule files of every template here: a rule file whose
+    // resource types a template lacks can only SKIP there.
+    const pending = misses.length
+      ? rulebookThread('guard', guardWarmup).submit(
+          { type: 'guard', key: rules.map((r) => r.hash).sort().join(','), rules: rules.map((r) => r.file), templates: misses.map((m) => ({ file: m.file, bytes: m.bytes })) },
+          (file) => `Control Tower controls: the Guard evaluator failed on ${file ?? describeFiles(misses.map((m) => m.file))}`,
+        )
+      : undefined;
+    return {
+      wait: () => {
+        if (pending) {
+          const answers = new Map(pending.wait().map((r) => [r.file, r.diagnostics]));
+          for (const m of misses) {
+            const diagnostics = answers.get(m.file);
+            if (!diagnostics) throw new Error(`Control Tower controls: the Guard evaluator returned no verdict for ${m.file}`);
+            const f = findingsOf(diagnostics);
+            findings.set(m.file, f);
+            if (dir) writeCache(dir, m.key, f);
+          }
+        }
+        return this.report(templates.map((t) => t.file), findings);
+      },
+    };
+  }
+
+  private report(files: string[], byTemplate: Map<string, Finding[]>): PolicyValidationPluginReport {
+    const violations: PolicyViolation[] = [];
+    for (const file of files) {
+      const findings = byTemplate.get(file);
+      if (!findings) continue;
       // One violation per rule, template and fix, as the upstream plugin reports them.
       const groups = new Map<string, { f: Finding; resources: Map<string, string[]> }>();
       for (const f of findings) {
@@ -242,7 +270,7 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
           // severity error", so an unset severity would let findings pass.
           severity: 'error',
           ruleMetadata: { DocumentationUrl: 'https://github.com/cdklabs/cdk-validator-cfnguard#bundled-control-tower-rules' },
-          violatingResources: [...resources].map(([resourceLogicalId, locations]) => ({ resourceLogicalId, templatePath: t.file, locations })),
+          violatingResources: [...resources].map(([resourceLogicalId, locations]) => ({ resourceLogicalId, templatePath: file, locations })),
         });
       }
     }

@@ -4,6 +4,7 @@ import type { NagPack } from 'cdk-nag';
 import { ThreeTierConfig, ZONES } from '../../config/schema';
 import { zoneStackName } from '../core/naming';
 import { classify, ShapeClass, Template } from './shapes';
+import { describeFiles, rulebookThread, Warmup } from '../compliance/rulebook-threads';
 
 /**
  * Rulebooks once per shape (issue #17): AwsSolutions, the Control Tower
@@ -16,6 +17,9 @@ import { classify, ShapeClass, Template } from './shapes';
  */
 export class RulebookScope {
   private memo?: { key: string; selected: Set<string>; classes: ShapeClass[] };
+  /** Work the rulebooks start before the first of them runs (see `prepare`). */
+  private readonly ahead: ((context: IPolicyValidationContext) => void)[] = [];
+  private preparedFor?: string;
   /** Seconds each rulebook took in the last synth, by plugin name (for `npm run bench`). */
   readonly seconds: Record<string, number> = {};
 
@@ -30,6 +34,28 @@ export class RulebookScope {
   }
 
   constructor(private readonly cfg: ThreeTierConfig) {}
+
+  /**
+   * Registers work to start as soon as the synth starts validating, before any
+   * rulebook runs: the rulebooks that run in threads of their own (the Control
+   * Tower controls, aws-cdk-lib's built-in validation) are handed their
+   * templates then, and each plugin waits for its answer when aws-cdk-lib
+   * calls it. aws-cdk-lib calls the plugins one after another and each answers
+   * synchronously; started ahead, they run at the same time as each other and
+   * as the rulebooks of the main thread. Each plugin still reports exactly
+   * what it would have reported had it run when called.
+   */
+  runAhead(work: (context: IPolicyValidationContext) => void): void {
+    this.ahead.push(work);
+  }
+
+  /** Called by every plugin of this scope when it is called: the first call for a context starts the work registered ahead. */
+  prepare(context: IPolicyValidationContext): void {
+    const key = contextKey(context);
+    if (this.preparedFor === key) return;
+    this.preparedFor = key;
+    for (const work of this.ahead) work(context);
+  }
 
   /** The names of the stacks the rulebooks evaluate, out of `stacks` (name → template file). */
   select(stacks: ReadonlyMap<string, string>): Set<string> {
@@ -82,6 +108,43 @@ export class RulebookScope {
   }
 }
 
+/** What a plugin is given, as a key: a report prepared ahead is used only for the context it was made for. */
+function contextKey(context: IPolicyValidationContext): string {
+  return JSON.stringify([context.templatePaths, context.stackTemplates?.map((s) => [s.stackConstructPath, s.templatePath, s.accountId, s.region])]);
+}
+
+/** Work started ahead for one context: `wait()` gives its report, or throws what starting or running it threw (when the plugin is called, as it would have). */
+interface Started {
+  key: string;
+  wait: () => PolicyValidationPluginReport;
+}
+function startAhead(context: IPolicyValidationContext, start: () => { wait(): PolicyValidationPluginReport }): Started {
+  const key = contextKey(context);
+  try {
+    const pending = start();
+    return { key, wait: () => pending.wait() };
+  } catch (e) {
+    return {
+      key,
+      wait: () => {
+        throw e;
+      },
+    };
+  }
+}
+/** The started work for this context, once. */
+function take(started: Started | undefined, context: IPolicyValidationContext): Started | undefined {
+  return started?.key === contextKey(context) ? started : undefined;
+}
+
+/** A rulebook that can hand its work to another thread and report later (the Control Tower controls). */
+interface StartablePlugin extends IPolicyValidationPlugin {
+  start(context: IPolicyValidationContext): { wait(): PolicyValidationPluginReport };
+}
+function isStartable(p: IPolicyValidationPlugin): p is StartablePlugin {
+  return typeof (p as Partial<StartablePlugin>).start === 'function';
+}
+
 /** Our stacks are children of the App, named by their id. */
 function stackNameOf(constructPath: string): string {
   return constructPath.split('/').filter(Boolean).pop() ?? constructPath;
@@ -104,20 +167,33 @@ abstract class WrappedPlugin implements IPolicyValidationPlugin {
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    this.scope.prepare(context);
     return this.scope.time(this.name, () => this.run(context));
   }
 
   protected abstract run(context: IPolicyValidationContext): PolicyValidationPluginReport;
 }
 
-/** A template-based rulebook (e.g. the Control Tower controls) on the selected stacks only. */
+/**
+ * A template-based rulebook (e.g. the Control Tower controls) on the selected
+ * stacks only. One that can run in another thread (`start`) is started before
+ * the first rulebook runs and waited for when it is called; its seconds are
+ * those the main thread spends on it (starting, waiting), not the other
+ * thread's.
+ */
 export class ScopedPlugin extends WrappedPlugin {
+  private started?: Started;
+
   constructor(private readonly inner: IPolicyValidationPlugin, scope: RulebookScope) {
     super(inner, scope);
+    const startable = isStartable(inner) ? inner : undefined;
+    if (startable) scope.runAhead((context) => (this.started = startAhead(context, () => this.scope.time(this.name, () => startable.start(this.scope.narrow(context))))));
   }
 
   protected run(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    return this.inner.validate(this.scope.narrow(context));
+    const started = take(this.started, context);
+    this.started = undefined;
+    return started ? started.wait() : this.inner.validate(this.scope.narrow(context));
   }
 }
 
@@ -151,16 +227,56 @@ export class ScopedNagPack extends WrappedPlugin {
   }
 }
 
-/** aws-cdk-lib's built-in CloudFormation validation on the selected stacks only (registered in place of the default one). */
+/**
+ * aws-cdk-lib's built-in CloudFormation validation on the selected stacks only
+ * (registered in place of the default one). It runs aws-cdk-lib's own plugin,
+ * unchanged, in a thread of its own (lib/compliance/rulebook-threads.ts):
+ * started ahead (`RulebookScope.runAhead`), it runs at the same time as the
+ * Control Tower controls and the main thread's rulebooks, and its engine's
+ * growing memory makes V8 collect the thread's small heap, not the app's.
+ * Its seconds are the main thread's (starting, waiting).
+ */
 export class ScopedCloudFormationValidate extends CloudFormationValidatePlugin {
+  private started?: Started;
+
   constructor(private readonly scope: RulebookScope) {
     super();
+    startCloudFormationValidateThread();
+    scope.runAhead((context) => (this.started = startAhead(context, () => this.scope.time(this.name, () => this.start(this.scope.narrow(context))))));
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    return this.scope.time(this.name, () => super.validate(this.scope.narrow(context)));
+    this.scope.prepare(context);
+    const started = take(this.started, context);
+    this.started = undefined;
+    return this.scope.time(this.name, () => (started ?? startAhead(context, () => this.start(this.scope.narrow(context)))).wait());
+  }
+
+  private start(context: IPolicyValidationContext): { wait(): PolicyValidationPluginReport } {
+    const { templatePaths, stackTemplates } = context;
+    return rulebookThread('cfn-validate', cfnValidateWarmup).submit(
+      { type: 'cfn-validate', context: { templatePaths, stackTemplates } },
+      () => `CloudFormation Validate: the validation of ${describeFiles(templatePaths)} failed`,
+    );
   }
 }
+
+/** The thread warms up on a bucket. */
+function cfnValidateWarmup(): Warmup {
+  return { template: JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { VersioningConfiguration: { Status: 'Enabled' } } } } }) };
+}
+
+/**
+ * Starts the built-in validation's thread now, so the engine's first-use cost
+ * overlaps with whatever the process does until the synth validates.
+ * ScopedCloudFormationValidate calls it when constructed; a CDK app run by the
+ * CDK CLI (which sets CDK_OUTDIR) when it loads this module, before it builds
+ * its constructs (unless CDK_VALIDATION=false turns the validation off).
+ */
+export function startCloudFormationValidateThread(): void {
+  rulebookThread('cfn-validate', cfnValidateWarmup);
+}
+if (process.env.CDK_OUTDIR && process.env.CDK_VALIDATION !== 'false') startCloudFormationValidateThread();
 
 /** Whether aws-cdk-lib would add its built-in validation to this app (App option and CDK_VALIDATION). */
 export function builtinValidationEnabled(app: App): boolean {

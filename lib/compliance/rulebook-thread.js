@@ -1,0 +1,202 @@
+// A worker thread that runs one template rulebook for the synth's main thread
+// (lib/compliance/rulebook-threads.ts starts it). Plain CommonJS on purpose:
+// it runs with Node's own loader (no tsx, no jest transform), wherever the
+// app runs.
+//
+// Both rulebooks it can run use AWS's CloudFormation validation engine, the
+// WebAssembly module aws-cdk-lib ships, unchanged:
+//   role 'guard':        the Control Tower Guard rule files it is given,
+//                        evaluated by the engine's Guard evaluator (CelEngine);
+//   role 'cfn-validate': aws-cdk-lib's own CloudFormationValidatePlugin.
+// The engine's first use in a thread costs seconds (provider schemas, its own
+// rules, compiling the code it runs); the thread pays it when it starts,
+// while the app still builds its constructs.
+//
+// Memory: the engine's allocator grows its WebAssembly memory in small steps
+// (from 32 MB to about 170 MB for the pilot), and V8 answers every growth
+// beyond 64 MB with a full garbage collection of the thread's heap ("external
+// memory pressure": some 300 collections, which cost more than the engine's
+// own start, and on the main thread, with the app's construct tree in its
+// heap, far more). So the thread first has the engine allocate one large
+// block and free it (`presize`): the memory grows once, and the allocator
+// serves what follows from that block.
+//
+// Protocol, on the MessagePort in workerData:
+//   in:  { type: 'guard', id, key, rules: string[], templates: { file, bytes }[] }
+//        (key names the rule set; the engine built for it is reused)
+//        { type: 'cfn-validate', id, context: { templatePaths, stackTemplates } }
+//   out: { type: 'result', id, result }
+//        { type: 'failed', id, file?, message }   (then this thread ends)
+//        { type: 'fatal', message }                (then this thread ends)
+// After each message it bumps signal[0] and notifies, so a caller blocked in
+// Atomics.wait wakes up; signal[1] counts progress (a stalled thread shows);
+// signal[2] is set when the thread ends.
+'use strict';
+const { workerData } = require('node:worker_threads');
+const { createRequire } = require('node:module');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const { port, signal, cdkLibPackageJson, role, warmup } = workerData;
+const flags = new Int32Array(signal);
+const cdkRequire = createRequire(cdkLibPackageJson);
+
+process.on('exit', () => {
+  Atomics.store(flags, 2, 1);
+  Atomics.notify(flags, 0);
+});
+
+function post(message) {
+  port.postMessage(message);
+  Atomics.add(flags, 0, 1);
+  Atomics.notify(flags, 0);
+}
+function progress() {
+  Atomics.add(flags, 1, 1);
+}
+function errorText(e) {
+  return e && e.message ? e.message : String(e);
+}
+
+/** What the engine's memory is grown by at once (see above). */
+const PRESIZE_BYTES = 160 * 1024 * 1024;
+
+/**
+ * Grows the engine's WebAssembly memory once: a template of PRESIZE_BYTES is
+ * copied into it and refused (larger than a template may be; and `{` then
+ * zeros are no template), and its block freed for the allocator to reuse.
+ */
+function presize(engine) {
+  const bytes = new Uint8Array(PRESIZE_BYTES);
+  bytes[0] = 0x7b;
+  try {
+    new engine.TemplateModel(new engine.TemplateContent(bytes, 'presize')).free();
+  } catch {
+    // Refused, as intended.
+  }
+  progress();
+}
+
+// ---------------------------------------------------------------------------
+// role 'guard'
+
+let engineModule;
+/** Engines by rule set; the few last used are kept. */
+const engines = new Map();
+const MAX_ENGINES = 4;
+
+function engineFor(key, rules) {
+  let e = engines.get(key);
+  if (e) {
+    engines.delete(key);
+  } else {
+    e = new engineModule.CelEngine({ guardRules: rules.map((f) => new engineModule.RuleFile(f)) });
+    progress();
+  }
+  engines.set(key, e);
+  while (engines.size > MAX_ENGINES) {
+    const [oldest, engine] = engines.entries().next().value;
+    engines.delete(oldest);
+    engine.free();
+  }
+  return e;
+}
+
+function guardDiagnostics(engine, file, bytes) {
+  const report = engine.validateTemplate(new engineModule.TemplateContent(bytes, file), { disableBuiltinRules: true });
+  // Fail closed: a template the engine could not read (ERROR, e.g. over its
+  // size limit) or analysed only in part (ANALYSIS_INCOMPLETE) is no verdict.
+  if (report.status !== undefined && report.status !== 'OK') {
+    const why = report.diagnostics.filter((d) => d.source !== 'GUARD').map((d) => `${d.ruleId} ${d.message}`);
+    throw new Error(`the engine reported ${report.status}${why.length ? `: ${why.join('; ')}` : ''}`);
+  }
+  return report.diagnostics.map((d) => ({
+    ruleId: d.ruleId,
+    source: d.source,
+    message: d.message,
+    ruleDescription: d.ruleDescription,
+    propertyPath: d.propertyPath,
+    entity: d.entity ? { logicalId: d.entity.logicalId, entityType: d.entity.entityType } : undefined,
+  }));
+}
+
+function startGuard() {
+  engineModule = cdkRequire('@aws/cloudformation-validate');
+  engineModule.version();
+  presize(engineModule);
+  if (warmup && warmup.rules) {
+    const e = new engineModule.CelEngine({ guardRules: warmup.rules.map((f) => new engineModule.RuleFile(f)) });
+    progress();
+    guardDiagnostics(e, 'warmup.template.json', new TextEncoder().encode(warmup.template));
+    e.free();
+    progress();
+  }
+}
+
+function runGuard(job, at) {
+  const engine = engineFor(job.key, job.rules);
+  const results = [];
+  for (const t of job.templates) {
+    at.file = t.file;
+    results.push({ file: t.file, diagnostics: guardDiagnostics(engine, t.file, t.bytes) });
+    progress();
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------
+// role 'cfn-validate'
+
+let cfnValidate;
+
+function startCfnValidate() {
+  // The engine module aws-cdk-lib's plugin requires (one per thread).
+  presize(cdkRequire('@aws/cloudformation-validate'));
+  const { CloudFormationValidatePlugin } = cdkRequire('aws-cdk-lib');
+  cfnValidate = new CloudFormationValidatePlugin();
+  progress();
+  if (warmup) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'three-tier-cfn-validate-warmup-'));
+    try {
+      const file = path.join(dir, 'warmup.template.json');
+      fs.writeFileSync(file, warmup.template);
+      // The plugin replaces (and frees) the engine it builds here when a job's templates hold other resource types.
+      cfnValidate.validate({ templatePaths: [file], stackTemplates: [{ stackConstructPath: 'Warmup', templatePath: file }] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    progress();
+  }
+}
+
+function runCfnValidate(job) {
+  const r = cfnValidate.validate(job.context);
+  progress();
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+
+try {
+  if (role === 'guard') startGuard();
+  else if (role === 'cfn-validate') startCfnValidate();
+  else throw new Error(`unknown role ${role}`);
+} catch (e) {
+  post({ type: 'fatal', message: `could not start: ${errorText(e)}` });
+  process.exit(0);
+}
+
+port.on('message', (job) => {
+  if (!job || job.type !== role) return;
+  const at = { file: undefined };
+  try {
+    post({ type: 'result', id: job.id, result: job.type === 'guard' ? runGuard(job, at) : runCfnValidate(job) });
+  } catch (e) {
+    // A failed evaluation may leave the WebAssembly instance unusable: report
+    // it (the caller fails the synth, naming the template) and end this
+    // thread; the next job gets a fresh one.
+    post({ type: 'failed', id: job.id, file: at.file, message: errorText(e) });
+    process.exit(0);
+  }
+});

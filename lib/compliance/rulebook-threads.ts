@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
+import type { IPolicyValidationContext, PolicyValidationPluginReport } from 'aws-cdk-lib';
+
+/**
+ * Template rulebooks in worker threads (lib/compliance/rulebook-thread.js):
+ * the Control Tower Guard evaluation and aws-cdk-lib's built-in
+ * CloudFormation validation each run in a thread of their own, at the same
+ * time as each other and as the rulebooks of the main thread (AwsSolutions,
+ * ThreeTier), and each pays the validation engine's first-use cost (about
+ * 2 s) when its thread starts, while the app still builds its constructs.
+ *
+ * One thread per rulebook and process, shared by every caller (and by jest's
+ * per-file module registries), unref'd: a thread never keeps a process alive
+ * and ends with it. Callers block on it (a validation plugin answers
+ * synchronously). A thread that fails, ends or stops making progress fails the
+ * evaluation (closed), naming the template, and the next caller gets a fresh
+ * thread.
+ */
+
+const THREAD_FILE = path.join(__dirname, 'rulebook-thread.js');
+/** Without progress (a template evaluated, an engine built) for this long, a thread counts as stalled. */
+const STALL_MS = 2 * 60 * 1000;
+/** Slots of the shared signal: messages posted, progress, thread ended. */
+const POSTED = 0;
+const PROGRESS = 1;
+const ENDED = 2;
+
+export type RulebookRole = 'guard' | 'cfn-validate';
+
+/** A diagnostic of the Guard evaluator, as far as the Control Tower report uses it. */
+export interface GuardDiagnostic {
+  ruleId: string;
+  source?: string;
+  message: string;
+  ruleDescription?: string;
+  propertyPath?: string;
+  entity?: { logicalId?: string; entityType?: string };
+}
+
+export interface GuardJob {
+  type: 'guard';
+  /** Names the rule set (the engine built for it is reused). */
+  key: string;
+  /** Rule files, evaluated unchanged. */
+  rules: string[];
+  templates: { file: string; bytes: Uint8Array }[];
+}
+export interface CfnValidateJob {
+  type: 'cfn-validate';
+  context: Pick<IPolicyValidationContext, 'templatePaths' | 'stackTemplates'>;
+}
+interface Results {
+  guard: { file: string; diagnostics: GuardDiagnostic[] }[];
+  'cfn-validate': PolicyValidationPluginReport;
+}
+
+/** What a thread does when it starts: a small template to evaluate once (and, for Guard, the rule files to evaluate it with). */
+export interface Warmup {
+  template: string;
+  rules?: string[];
+}
+
+type Message = { type: 'result'; id: number; result: unknown } | { type: 'failed'; id: number; file?: string; message: string } | { type: 'fatal'; message: string };
+
+/** A job handed to a thread; `wait()` blocks until its answer is back. */
+export interface Pending<T> {
+  wait(): T;
+}
+
+class RulebookThread {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly flags: Int32Array;
+  private nextId = 1;
+  /** Answers that came in while waiting for another job's (several jobs may be under way). */
+  private readonly early = new Map<number, Message>();
+  /** Why this thread can take no more jobs. */
+  failure?: string;
+
+  constructor(readonly role: RulebookRole, warmup: Warmup | undefined) {
+    if (!fs.existsSync(THREAD_FILE)) throw new Error(`the rulebook thread ${THREAD_FILE} is missing`);
+    const { port1, port2 } = new MessageChannel();
+    const signal = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+    this.flags = new Int32Array(signal);
+    this.port = port1;
+    this.worker = new Worker(THREAD_FILE, {
+      workerData: { port: port2, signal, cdkLibPackageJson: require.resolve('aws-cdk-lib/package.json'), role, warmup },
+      transferList: [port2],
+      // Node's own loader in the thread (the app's may be tsx or jest's).
+      execArgv: [],
+      name: `three-tier ${role}`,
+    });
+    this.worker.unref();
+    port1.unref();
+    this.worker.on('error', (e) => (this.failure ??= `the ${role} thread failed: ${e.message}`));
+    this.worker.on('exit', (code) => (this.failure ??= `the ${role} thread ended (exit code ${code})`));
+  }
+
+  submit<J extends GuardJob | CfnValidateJob>(job: J, describe: (file?: string) => string): Pending<Results[J['type']]> {
+    const id = this.nextId++;
+    this.port.postMessage({ ...job, id });
+    return { wait: () => this.wait(id, describe) as Results[J['type']] };
+  }
+
+  /** Keeps another job's answer for its own wait() (a few: a job nobody waits for any more is dropped in the end). */
+  private keep(msg: Message & { id: number }): void {
+    this.early.set(msg.id, msg);
+    for (const old of this.early.keys()) {
+      if (this.early.size <= 16) break;
+      this.early.delete(old);
+    }
+  }
+
+  private fail(describe: (file?: string) => string, why: string, file?: string): never {
+    this.failure ??= why;
+    void this.worker.terminate();
+    throw new Error(`${describe(file)}: ${why}`);
+  }
+
+  private wait(id: number, describe: (file?: string) => string): unknown {
+    let progress = Atomics.load(this.flags, PROGRESS);
+    let since = Date.now();
+    for (;;) {
+      const posted = Atomics.load(this.flags, POSTED);
+      let msg = this.early.get(id);
+      this.early.delete(id);
+      while (!msg) {
+        const m = receiveMessageOnPort(this.port);
+        if (!m) break;
+        const next = m.message as Message;
+        if (next.type === 'fatal' || next.id === id) msg = next;
+        else this.keep(next);
+      }
+      if (msg?.type === 'fatal') this.fail(describe, msg.message);
+      if (msg?.type === 'failed') this.fail(describe, msg.message, msg.file);
+      if (msg?.type === 'result') return msg.result;
+      if (this.failure) this.fail(describe, this.failure);
+      if (Atomics.load(this.flags, ENDED)) this.fail(describe, `the ${this.role} thread ended without an answer`);
+      Atomics.wait(this.flags, POSTED, posted, 1000);
+      const p = Atomics.load(this.flags, PROGRESS);
+      if (p !== progress) {
+        progress = p;
+        since = Date.now();
+      } else if (Date.now() - since > STALL_MS) {
+        this.fail(describe, `the ${this.role} thread made no progress for ${STALL_MS / 1000} s`);
+      }
+    }
+  }
+}
+
+/** The process's thread for a rulebook, started on first use (again after a failure). */
+export function rulebookThread(role: RulebookRole, warmup?: () => Warmup): RulebookThread {
+  const holder = process as unknown as Record<symbol, RulebookThread | undefined>;
+  const key = Symbol.for(`three-tier.rulebook-thread.${role}`);
+  let t = holder[key];
+  if (!t || t.failure) {
+    t = new RulebookThread(role, warmup?.());
+    holder[key] = t;
+  }
+  return t;
+}
+
+/** `files`, for an error message: the one, or the first and how many others. */
+export function describeFiles(files: readonly string[]): string {
+  return files.length === 1 ? files[0] : `${files[0]} (and ${files.length - 1} other templates)`;
+}
