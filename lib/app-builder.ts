@@ -134,7 +134,7 @@ export function buildThreeTier(app: App, cfg: ThreeTierConfig, opts: { rollout?:
   }
   let rollout: Rollout | undefined;
   if (cfg.rollout.stackSets && opts.rollout !== false) {
-    const plan = planRollout(cfg, (a) => buildThreeTier(a, cfg, { rollout: false }), (outdir) => createApp({}, outdir, { builtinValidation: false, treeMetadata: false }));
+    const plan = planRollout(cfg, (a) => buildThreeTier(a, cfg, { rollout: false }), (outdir) => createApp({ '@aws-cdk/core:failSynthOnValidationErrors': false }, outdir, { builtinValidation: false, treeMetadata: false }));
     try {
       rollout = buildRollout(app, cfg, securityCloud, plan);
     } finally {

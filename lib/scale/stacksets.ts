@@ -106,9 +106,9 @@ export interface RolloutPlan {
 }
 
 /**
- * Synthesizes the zone stacks once, apart (no rulebooks: the app's own synth
- * runs them), to know the shapes and every municipality's values before the
- * rollout stacks are built. The app's synth writes the same shapes again;
+ * Synthesizes the zone stacks once, apart (no rulebooks, no report: the app's
+ * own synth runs them and reports every annotation), to know the shapes and
+ * every municipality's values before the rollout stacks are built. The app's synth writes the same shapes again;
  * `verifyRolloutShapes` refuses an assembly where they differ.
  */
 export function planRollout(cfg: ThreeTierConfig, build: (app: App) => void, newApp: (outdir: string) => App): RolloutPlan {
