@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { CloudFormationValidatePlugin, IPolicyValidationContext } from 'aws-cdk-lib';
 import { ControlTowerChecks } from '../lib/compliance/control-tower';
 import { rulebookThread } from '../lib/compliance/rulebook-threads';
+import { withoutGuardCache } from './helpers/guard-cache';
 
 // The template rulebooks run in worker threads (lib/compliance/rulebook-threads.ts).
 // These tests hold what that must not change: the verdicts, failing closed,
@@ -15,16 +16,7 @@ import { rulebookThread } from '../lib/compliance/rulebook-threads';
 
 const ROOT = path.resolve(__dirname, '..');
 
-function withoutCache<T>(f: () => T): T {
-  const before = process.env.THREE_TIER_GUARD_CACHE;
-  process.env.THREE_TIER_GUARD_CACHE = 'off';
-  try {
-    return f();
-  } finally {
-    if (before === undefined) delete process.env.THREE_TIER_GUARD_CACHE;
-    else process.env.THREE_TIER_GUARD_CACHE = before;
-  }
-}
+const withoutCache = withoutGuardCache;
 
 function templates(docs: Record<string, unknown>): string[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rulebook-threads-'));

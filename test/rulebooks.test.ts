@@ -10,6 +10,7 @@ import { SHIPPED_CONFIGS } from '../config';
 import { acknowledgementsMarkdown, collectAcknowledgements } from '../lib/review/acknowledgements';
 import { ControlTowerChecks, relevantControlTowerRules, templateResourceTypes } from '../lib/compliance/control-tower';
 import { synth, synthShipped } from './helpers/synth';
+import { withoutGuardCache } from './helpers/guard-cache';
 
 type Report = {
   pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string; description: string; violatingConstructs: { constructPath: string }[] }[]; suppressedViolations?: { ruleName: string }[] }[];
@@ -124,16 +125,7 @@ describe('the Control Tower plugin wrapper', () => {
   });
   // The evaluator (aws-cdk-lib's Guard engine) against the stock plugin and its
   // cfn-guard binary, with the verdict cache off so both really evaluate.
-  const withoutCache = <T>(f: () => T): T => {
-    const before = process.env.THREE_TIER_GUARD_CACHE;
-    process.env.THREE_TIER_GUARD_CACHE = 'off';
-    try {
-      return f();
-    } finally {
-      if (before === undefined) delete process.env.THREE_TIER_GUARD_CACHE;
-      else process.env.THREE_TIER_GUARD_CACHE = before;
-    }
-  };
+  const withoutCache = withoutGuardCache;
   const key = (r: any): string[] => r.violations.flatMap((v: any) => v.violatingResources.map((x: any) => `${v.ruleName} ${path.basename(x.templatePath)} ${x.resourceLogicalId}`)).sort();
   let broken: string[] = [];
   const brokenAssembly = () => {
