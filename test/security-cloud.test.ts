@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ListFirewallDomainListsCommand, Route53ResolverClient } from '@aws-sdk/client-route53resolver';
 import { SHIPPED_CONFIGS } from '../config';
 import { ipsRules, portPolicyRules } from '../lib/security-cloud/firewall';
-import { allTemplates, CfnTemplate, synth, synthShipped, Synthesized } from './helpers/synth';
+import { allTemplates, CfnTemplate, synth, synthShipped, Synthesized, tmpDir as tmpDirFor } from './helpers/synth';
 import { hubTemplate, securityCloudViolations } from './helpers/security-cloud-rules';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -245,6 +245,34 @@ describe('multi-account without StackSets: no id is copied, one cdk deploy', () 
     const r = checkAssembly(s.outdir).report;
     assert.deepEqual(r.analyzer.findings, []);
     assert.equal(r.verdict, 'match');
+  });
+  test('the binding is checked against the shared SSM parameter: another value in it, or a default naming another parameter, leaves the Transit Gateway unresolved', () => {
+    const mutants: [string, (hub: any, inet: any) => void, RegExp][] = [
+      ['the hub parameter holds another id', (hub) => {
+        const p = Object.values(hub.Resources as Record<string, any>).find((r) => r.Type === 'AWS::SSM::Parameter' && r.Properties.Name === '/pilot/hub/transit-gateway-id')!;
+        p.Properties.Value = 'tgw-0123456789abcdef0';
+      }, /the SSM parameter \/pilot\/hub\/transit-gateway-id holds "tgw-0123456789abcdef0", not that resource's id/],
+      ['the zone reads another parameter', (_hub, inet) => {
+        inet.Parameters.HubTransitGatewayId.Default = 'arn:aws:ssm:ap-northeast-1:111111111111:parameter/pilot/hub/other';
+      }, /Pilot-SecurityCloud-Tokyo has 0 SSM parameters named \/pilot\/hub\/other, not one/],
+      ['the zone reads a parameter by name, not a shared ARN', (_hub, inet) => {
+        inet.Parameters.HubTransitGatewayId.Default = '/pilot/hub/transit-gateway-id';
+      }, /is not the ARN of a shared SSM parameter/],
+    ];
+    for (const [label, edit, expected] of mutants) {
+      const dir = tmpDirFor('mutant');
+      fs.cpSync(s.outdir, dir, { recursive: true });
+      const hubFile = path.join(dir, 'Pilot-SecurityCloud-Tokyo.template.json');
+      const inetFile = path.join(dir, 'Pilot-131016-Internet.template.json');
+      const hub = JSON.parse(fs.readFileSync(hubFile, 'utf8'));
+      const inet = JSON.parse(fs.readFileSync(inetFile, 'utf8'));
+      edit(hub, inet);
+      fs.writeFileSync(hubFile, JSON.stringify(hub));
+      fs.writeFileSync(inetFile, JSON.stringify(inet));
+      const r = checkAssembly(dir).report;
+      assert.equal(r.verdict, 'mismatch', label);
+      assert.ok(r.analyzer.findings.some((f) => f.kind === 'unverifiable-path' && expected.test(f.message)), `${label}: ${r.analyzer.findings.map((f) => f.message).join('\n')}`);
+    }
   });
 });
 

@@ -230,6 +230,20 @@ describe('national: StackSets waves, offline', () => {
     const rc = check(c);
     const unverifiable = rc.analyzer.findings.filter((f) => f.kind === 'unverifiable-path' && /HubTransitGatewayId has no default and no value/.test(f.message));
     expect(new Set(unverifiable.map((f) => f.municipality)).size).toBe(47);
+
+    // A binding is a claim, checked against what supplies the value: a stack set passing another Transit Gateway id
+    // (here an override in one wave, as a literal) leaves the parameter unresolved everywhere it is bound.
+    const d = freshAssembly('national');
+    editTemplate(d, 'National-Rollout-13', (t) => {
+      for (const r of Object.values(t.Resources) as Json[]) {
+        if (r.Type !== 'AWS::CloudFormation::StackSet') continue;
+        for (const g of r.Properties.StackInstancesGroup) g.ParameterOverrides.push({ ParameterKey: 'HubTransitGatewayId', ParameterValue: 'tgw-0123456789abcdef0' });
+      }
+    });
+    const rd = check(d);
+    const claimed = rd.analyzer.findings.filter((f) => f.kind === 'unverifiable-path' && /a stack set in National-Rollout-13 passes "tgw-0123456789abcdef0", not that resource's id/.test(f.message));
+    expect(new Set(claimed.map((f) => f.municipality)).size).toBe(47);
+    expect(rd.verdict).toBe('mismatch');
   });
 });
 

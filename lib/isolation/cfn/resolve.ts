@@ -65,7 +65,7 @@ export interface ResolveOptions {
   /** Shared synthetic-id registry (several stacks of one assembly share one). */
   readonly ids?: SyntheticIds;
   /** The value of a parameter the template binds to another stack's resource (template Metadata `ThreeTier::ParameterBindings`). */
-  readonly bound?: (binding: ParameterBinding) => Json;
+  readonly bound?: (binding: ParameterBinding, parameter: string, declaration: { Type?: string; Default?: Json }) => Json;
 }
 
 /**
@@ -190,7 +190,7 @@ export class StackResolver {
       if (supplied === undefined && binding && options.bound) {
         // Resolved when first used: the other stack may not be read yet. A binding goes before a default
         // (an SSM-typed parameter's default names the hub's shared parameter, whose value is the bound resource's id).
-        this.boundParams.set(name, () => options.bound!(binding));
+        this.boundParams.set(name, () => options.bound!(binding, name, decl ?? {}));
         continue;
       }
       if (supplied !== undefined) value = supplied;
@@ -646,12 +646,7 @@ export class AssemblyResolver {
           stackName: s.name,
           ids: this.ids,
           imports: (name) => this.importValue(name),
-          bound: (b) => {
-            const target = this.stacks.get(b.stack);
-            if (!target) return unresolved(`a parameter of ${s.name} stands for ${b.stack}/${b.logicalId}, a stack not in this assembly`);
-            if (!target.template.Resources?.[b.logicalId]) return unresolved(`a parameter of ${s.name} stands for ${b.stack}/${b.logicalId}, which that stack does not have`);
-            return target.value(b.attribute ? { 'Fn::GetAtt': [b.logicalId, b.attribute] } : { Ref: b.logicalId });
-          },
+          bound: (b, parameter, declaration) => this.boundValue(s.name, parameter, declaration, b),
         });
       } catch (e) {
         throw e instanceof TemplateError ? new TemplateError(e.message, s.name) : e;
@@ -662,6 +657,64 @@ export class AssemblyResolver {
 
   stack(name: string): StackResolver | undefined {
     return this.stacks.get(name);
+  }
+
+  /**
+   * The value of a parameter bound to another stack's resource. A binding is
+   * a claim of the template; it is used only when what supplies the
+   * parameter at deploy time, in this assembly, supplies exactly that
+   * resource's id: for an SSM-typed parameter, the SSM parameter its default
+   * names, in the bound stack, holding that id; for a String parameter, every
+   * stack set of the assembly that passes it (set value and overrides), and
+   * at least one. Anything else stays unresolved (the analysis reports it).
+   */
+  private boundValue(from: string, parameter: string, declaration: { Type?: string; Default?: Json }, b: ParameterBinding): Json {
+    const where = `parameter ${parameter} of ${from}, bound to ${b.stack}/${b.logicalId}${b.attribute ? `.${b.attribute}` : ''}`;
+    const target = this.stacks.get(b.stack);
+    if (!target) return unresolved(`${where}: that stack is not in this assembly`);
+    if (!target.template.Resources?.[b.logicalId]) return unresolved(`${where}: that stack has no such resource`);
+    const value = target.value(b.attribute ? { 'Fn::GetAtt': [b.logicalId, b.attribute] } : { Ref: b.logicalId });
+    if (isUnresolved(value)) return value;
+    const type = String(declaration.Type ?? 'String');
+    if (type === 'AWS::SSM::Parameter::Value<String>') {
+      const name = typeof declaration.Default === 'string' ? /^arn:[^:]+:ssm:[^:]*:\d*:parameter(\/.+)$/.exec(declaration.Default)?.[1] : undefined;
+      if (!name) return unresolved(`${where}: its default ${JSON.stringify(declaration.Default)} is not the ARN of a shared SSM parameter`);
+      const holders = Object.values(target.template.Resources ?? {}).filter((r) => r.Type === 'AWS::SSM::Parameter' && target.value(r.Properties?.Name ?? null) === name);
+      if (holders.length !== 1) return unresolved(`${where}: ${b.stack} has ${holders.length} SSM parameters named ${name}, not one`);
+      const held = target.value(holders[0].Properties?.Value ?? null);
+      return held === value ? value : unresolved(`${where}: the SSM parameter ${name} holds ${JSON.stringify(held)}, not that resource's id`);
+    }
+    if (type === 'String') {
+      const passed = this.stackSetValues().get(parameter) ?? [];
+      if (passed.length === 0) return unresolved(`${where}: no stack set of this assembly supplies it`);
+      const other = passed.find((p) => p.value !== value);
+      return other ? unresolved(`${where}: a stack set in ${other.stack} passes ${JSON.stringify(other.value)}, not that resource's id`) : value;
+    }
+    return unresolved(`${where}: a bound parameter is a String (a stack-set override) or AWS::SSM::Parameter::Value<String> (a shared SSM parameter), not ${type}`);
+  }
+
+  private stackSetValuesMemo?: Map<string, { stack: string; value: Json }[]>;
+  /** Every value the stack sets of this assembly pass for each parameter name (set level and every instance group's overrides). */
+  private stackSetValues(): Map<string, { stack: string; value: Json }[]> {
+    if (this.stackSetValuesMemo) return this.stackSetValuesMemo;
+    const out = new Map<string, { stack: string; value: Json }[]>();
+    const add = (stack: string, sr: StackResolver, list: Json) => {
+      for (const p of Array.isArray(list) ? list : []) {
+        const e = p as { ParameterKey?: Json; ParameterValue?: Json };
+        if (!e || typeof e.ParameterKey !== 'string') continue;
+        out.set(e.ParameterKey, [...(out.get(e.ParameterKey) ?? []), { stack, value: sr.value(e.ParameterValue ?? null) }]);
+      }
+    };
+    for (const [stack, sr] of this.stacks) {
+      for (const r of Object.values(sr.template.Resources ?? {})) {
+        if (r.Type !== 'AWS::CloudFormation::StackSet') continue;
+        add(stack, sr, r.Properties?.Parameters ?? []);
+        const groups = r.Properties?.StackInstancesGroup;
+        for (const g of Array.isArray(groups) ? groups : []) add(stack, sr, (g as { ParameterOverrides?: Json })?.ParameterOverrides ?? []);
+      }
+    }
+    this.stackSetValuesMemo = out;
+    return out;
   }
 
   private exports(): Map<string, { stack: string; value: Json }> {
