@@ -198,7 +198,7 @@ export function buildRollout(app: App, cfg: ThreeTierConfig, hub: SecurityCloudS
   acknowledge(cfnBucket, controlTower('s3_bucket_default_encryption_kms_check'), "Encrypted with S3-managed keys (SSE-S3): every member account reads these objects (stack-set execution roles, Lambda, the zone hosts' roles), and with a KMS key each of those IAM policies would need kms:Decrypt on this account's key. The objects are Lambda and host code from the repository, no data.");
   acknowledge(cfnBucket, controlTower('s3_event_notifications_enabled_check'), 'Nothing reacts to these objects: CloudFormation reads them when a stack instance is created or updated.');
   acknowledge(bucket, '@aws-cdk/aws-s3:accessLogsPolicyNotAdded', "The access-log bucket lives in the log archive stack, whose policy admits logging.s3.amazonaws.com for the project's buckets in this account.");
-  const deployment = new s3deploy.BucketDeployment(assetsStack, 'ZoneAssets', {
+  new s3deploy.BucketDeployment(assetsStack, 'ZoneAssets', {
     sources: [s3deploy.Source.asset(plan.assetsDir)],
     destinationBucket: bucket,
     // Instances being updated or rolled back still need the code of earlier shapes.
@@ -206,7 +206,7 @@ export function buildRollout(app: App, cfg: ThreeTierConfig, hub: SecurityCloudS
     retainOnDelete: true,
     memoryLimit: 512,
   });
-  acknowledgeBucketDeployment(assetsStack, deployment, bucket);
+  acknowledgeBucketDeployment(assetsStack, bucket);
 
   const waves: Stack[] = [];
   const shapeIds = new Set<string>();
@@ -284,8 +284,7 @@ function chunkByCode(members: RolloutMember[]): RolloutMember[][] {
 }
 
 /** The findings on aws-cdk-lib's BucketDeployment handler, each with its reason (it runs only when the assets stack deploys). */
-function acknowledgeBucketDeployment(stack: Stack, deployment: s3deploy.BucketDeployment, bucket: s3.Bucket): void {
-  void deployment;
+function acknowledgeBucketDeployment(stack: Stack, bucket: s3.Bucket): void {
   const handler = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
   if (!handler) throw new Error('rollout: the BucketDeployment handler was not found; its findings cannot be acknowledged');
   const fn = handler.node.defaultChild!;
