@@ -215,7 +215,7 @@ describe('national: StackSets waves, offline', () => {
     editTemplate(b, hubName, (t) => {
       const r = t.Resources[defaultsId(t)] as Json;
       const fw = Object.entries(t.Resources).find(([id, x]) => x.Type === 'AWS::EC2::TransitGatewayRouteTable' && id.startsWith('HubFirewallTable'))![0];
-      r.Properties.Create = JSON.parse(JSON.stringify(r.Properties.Create).replace(/HubTenantsTable[0-9A-F]{8}/g, fw));
+      for (const k of ['Create', 'Update']) r.Properties[k] = JSON.parse(JSON.stringify(r.Properties[k]).replace(/HubTenantsTable[0-9A-F]{8}/g, fw));
     });
     const rb = check(b);
     const uninspected = rb.analyzer.findings.filter((f) => f.kind === 'uninspected-path' && f.zone === 'internet');
@@ -230,6 +230,23 @@ describe('national: StackSets waves, offline', () => {
     const rc = check(c);
     const unverifiable = rc.analyzer.findings.filter((f) => f.kind === 'unverifiable-path' && /HubTransitGatewayId has no default and no value/.test(f.message));
     expect(new Set(unverifiable.map((f) => f.municipality)).size).toBe(47);
+
+    // The defaults as the Transit Gateway really gets them: an Update that sets other tables than Create, or any other
+    // deploy-time call that modifies the Transit Gateway, and the analysis refuses to guess.
+    const e = freshAssembly('national');
+    editTemplate(e, hubName, (t) => {
+      const r = t.Resources[defaultsId(t)] as Json;
+      const fw = Object.keys(t.Resources).find((id) => id.startsWith('HubFirewallTable'))!;
+      r.Properties.Update = JSON.parse(JSON.stringify(r.Properties.Create).replace(/HubTenantsTable[0-9A-F]{8}/g, fw));
+    });
+    expect(() => check(e)).toThrow(/its Create and Update calls set different default tables/);
+    const f = freshAssembly('national');
+    editTemplate(f, hubName, (t) => {
+      const r = structuredClone(t.Resources[defaultsId(t)]) as Json;
+      r.Type = 'Custom::AWS';
+      t.Resources.RogueModify = r;
+    });
+    expect(() => check(f)).toThrow(/RogueModify \(Custom::AWS\): a deploy-time call modifies a Transit Gateway/);
 
     // A binding is a claim, checked against what supplies the value: a stack set passing another Transit Gateway id
     // (here an override in one wave, as a literal) leaves the parameter unresolved everywhere it is bound.

@@ -275,24 +275,42 @@ class Graph {
   tenantDefaults(): Map<string, { association: ResourceRef; propagation: ResourceRef; by: ResourceRef }> {
     if (this.defaultsByTgw) return this.defaultsByTgw;
     const out = new Map<string, { association: ResourceRef; propagation: ResourceRef; by: ResourceRef }>();
+    // Any other deploy-time call that modifies a Transit Gateway would change what the analyzer assumes: refused.
+    for (const r of this.model.all()) {
+      if (r.type === TENANT_DEFAULTS_TYPE || !(r.type.startsWith('Custom::') || r.type === 'AWS::CloudFormation::CustomResource')) continue;
+      if (/modifytransitgateway/i.test(JSON.stringify(r.props))) {
+        throw new Error(`${keyOf(r)} (${r.type}): a deploy-time call modifies a Transit Gateway; only ${TENANT_DEFAULTS_TYPE} may, so the analyzer knows which route tables attachments get`);
+      }
+    }
     for (const r of this.model.ofType(TENANT_DEFAULTS_TYPE)) {
-      const text = this.model.value(r.stack, r.props.Create);
-      let call: { action?: string; parameters?: { TransitGatewayId?: string; Options?: Record<string, string> } };
-      try {
-        if (typeof text !== 'string') throw new Error('its Create call cannot be evaluated offline');
-        call = JSON.parse(text);
-      } catch (e) {
-        throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): ${(e as Error).message}; the analyzer cannot tell which route tables new attachments get`);
-      }
-      const o = call.parameters?.Options ?? {};
       const ref = (id: string | undefined): ResourceRef | undefined => (id ? this.model.refTo(r.stack, id) : undefined);
-      const tgw = ref(call.parameters?.TransitGatewayId);
-      const association = o.DefaultRouteTableAssociation === 'enable' ? ref(o.AssociationDefaultRouteTableId) : undefined;
-      const propagation = o.DefaultRouteTablePropagation === 'enable' ? ref(o.PropagationDefaultRouteTableId) : undefined;
-      if (call.action !== 'modifyTransitGateway' || !tgw || !association || !propagation) {
-        throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): expected modifyTransitGateway enabling default association and propagation with route tables of this assembly, got ${JSON.stringify(call)}`);
+      // Create and Update (AwsCustomResource's onCreate / onUpdate) must set the same tables: either is what the Transit Gateway has.
+      const calls = (['Create', 'Update'] as const).filter((k) => r.props[k] !== undefined).map((k) => {
+        const text = this.model.value(r.stack, r.props[k]);
+        let call: { action?: string; parameters?: { TransitGatewayId?: string; Options?: Record<string, string> } };
+        try {
+          if (typeof text !== 'string') throw new Error(`its ${k} call cannot be evaluated offline`);
+          call = JSON.parse(text);
+        } catch (e) {
+          throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): ${(e as Error).message}; the analyzer cannot tell which route tables new attachments get`);
+        }
+        const o = call.parameters?.Options ?? {};
+        const tgw = ref(call.parameters?.TransitGatewayId);
+        const association = o.DefaultRouteTableAssociation === 'enable' ? ref(o.AssociationDefaultRouteTableId) : undefined;
+        const propagation = o.DefaultRouteTablePropagation === 'enable' ? ref(o.PropagationDefaultRouteTableId) : undefined;
+        if (call.action !== 'modifyTransitGateway' || !tgw || !association || !propagation) {
+          throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): expected its ${k} call to be modifyTransitGateway enabling default association and propagation with route tables of this assembly, got ${JSON.stringify(call)}`);
+        }
+        return { tgw, association, propagation };
+      });
+      if (calls.length === 0) throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): no Create call`);
+      const [first, ...rest] = calls;
+      if (rest.some((c) => c.tgw !== first.tgw || c.association !== first.association || c.propagation !== first.propagation)) {
+        throw new Error(`${keyOf(r)} (${TENANT_DEFAULTS_TYPE}): its Create and Update calls set different default tables`);
       }
-      out.set(keyOf(tgw), { association, propagation, by: r });
+      const known = out.get(keyOf(first.tgw));
+      if (known) throw new Error(`${keyOf(r)} and ${keyOf(known.by)} (${TENANT_DEFAULTS_TYPE}) both set the default tables of ${keyOf(first.tgw)}`);
+      out.set(keyOf(first.tgw), { association: first.association, propagation: first.propagation, by: r });
     }
     this.defaultsByTgw = out;
     return out;
