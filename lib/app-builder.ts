@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, CfnElement, IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, CfnResource, IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ControlTowerChecks } from './compliance/control-tower';
@@ -158,6 +158,13 @@ export function writeAssemblyShapes(app: App, built: ThreeTierApp): ShapesIndex 
   return index;
 }
 
+/** The CloudFormation resource types of an app's constructs. */
+function cfnResourceTypes(app: App): Set<string> {
+  const types = new Set<string>();
+  for (const c of app.node.findAll()) if (CfnResource.isCfnResource(c)) types.add(c.cfnResourceType);
+  return types;
+}
+
 function findByPath(app: App, constructPath: string): IConstruct | undefined {
   let node: IConstruct | undefined = app;
   for (const part of constructPath.split('/')) node = node?.node.tryFindChild(part);
@@ -220,9 +227,12 @@ export function addRulebooks(app: App, cfg?: ThreeTierConfig): RulebookScope | u
     return undefined;
   }
   const scope = new RulebookScope(cfg);
-  const plugins: IPolicyValidationPlugin[] = [new ScopedNagPack(new AwsSolutionsChecks(app), scope), new ScopedPlugin(new ControlTowerChecks(), scope), new TimedPlugin(new ThreeTierIsolationChecks(app), scope)];
+  const controlTower = new ControlTowerChecks();
+  const plugins: IPolicyValidationPlugin[] = [new ScopedNagPack(new AwsSolutionsChecks(app), scope), new ScopedPlugin(controlTower, scope), new TimedPlugin(new ThreeTierIsolationChecks(app), scope)];
   // Registered in place of the default instance (aws-cdk-lib adds its own only when none is registered).
   if (builtinValidationEnabled(app)) plugins.push(new ScopedCloudFormationValidate(scope));
   Validations.of(app).addPlugins(...plugins);
+  // The Guard engine for the app's resource types is built while the app synthesizes.
+  controlTower.prepare(cfnResourceTypes(app));
   return scope;
 }

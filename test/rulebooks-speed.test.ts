@@ -5,8 +5,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CloudFormationValidatePlugin, IPolicyValidationContext } from 'aws-cdk-lib';
-import { ControlTowerChecks } from '../lib/compliance/control-tower';
-import { rulebookThread } from '../lib/compliance/rulebook-threads';
+import { loadConfig } from '../config';
+import { ControlTowerChecks, relevantControlTowerRules } from '../lib/compliance/control-tower';
+import { GuardDiagnostic, rulebookThread } from '../lib/compliance/rulebook-threads';
+import { RulebookScope, ScopedCloudFormationValidate } from '../lib/scale/rulebook-scope';
 import { withoutGuardCache } from './helpers/guard-cache';
 
 // The template rulebooks run in worker threads (lib/compliance/rulebook-threads.ts).
@@ -96,5 +98,103 @@ describe('rulebooks in worker threads', () => {
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ct: number; cfn: boolean };
     assert.ok(out.ct > 0);
+  });
+});
+
+describe('Guard templates shared between the rulebook threads', () => {
+  // Templates the S3 and SQS controls find things in, under different logical ids.
+  const docs: Record<string, unknown> = {};
+  for (let i = 0; i < 6; i++) {
+    docs[`T${i}`] = {
+      Resources: {
+        [`Bucket${i}`]: { Type: 'AWS::S3::Bucket', Properties: i % 2 ? { VersioningConfiguration: { Status: 'Enabled' } } : {} },
+        [`Queue${i}`]: { Type: 'AWS::SQS::Queue', Properties: i % 3 ? {} : { SqsManagedSseEnabled: true } },
+      },
+    };
+  }
+  const files = templates(docs);
+  const rules = relevantControlTowerRules(new Set(['AWS::S3::Bucket', 'AWS::SQS::Queue']));
+  const job = (claim?: SharedArrayBuffer) => ({ type: 'guard' as const, key: `share-test-${rules.length}`, rules, templates: files.map((file) => ({ file, bytes: fs.readFileSync(file) })), claim });
+  const verdicts = (answers: { file: string; diagnostics: GuardDiagnostic[] }[]): string[] =>
+    answers.flatMap((a) => a.diagnostics.filter((d) => d.source === 'GUARD').map((d) => `${path.basename(a.file)} ${d.ruleId} ${d.entity?.logicalId ?? ''} ${d.propertyPath ?? ''}`)).sort();
+
+  test('the built-in validation’s thread evaluates a Guard job as the Guard thread does', () => {
+    const inGuard = rulebookThread('guard').submit(job(), () => 'guard').wait();
+    const inCfn = rulebookThread('cfn-validate').submit(job(), () => 'cfn-validate').wait();
+    assert.equal(inGuard.length, files.length);
+    assert.ok(verdicts(inGuard).length >= files.length, verdicts(inGuard).join('\n'));
+    assert.deepEqual(verdicts(inCfn), verdicts(inGuard));
+  });
+
+  test('one job posted to both threads with one counter: every template evaluated exactly once, the same verdicts', () => {
+    const alone = rulebookThread('guard').submit(job(), () => 'guard').wait();
+    const claim = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+    const shared = [rulebookThread('guard'), rulebookThread('cfn-validate')].map((t) => t.submit(job(claim), () => t.role)).flatMap((p) => p.wait());
+    assert.deepEqual(shared.map((a) => a.file).sort(), [...files].sort());
+    assert.deepEqual(verdicts(shared), verdicts(alone));
+  });
+
+  test('ControlTowerChecks with the built-in validation’s thread running reports what it reports alone', () => {
+    withoutCache(() => {
+      const alone = new ControlTowerChecks({ shareWithBuiltinValidation: false }).validate(context(files));
+      rulebookThread('cfn-validate');
+      const shared = new ControlTowerChecks().validate(context(files));
+      assert.equal(alone.success, false);
+      assert.ok(key(alone).length >= files.length);
+      assert.deepEqual(key(shared), key(alone));
+    });
+  });
+
+  test('an engine prepared for other resource types changes no verdict', () => {
+    withoutCache(() => {
+      const plain = new ControlTowerChecks({ shareWithBuiltinValidation: false }).validate(context(files));
+      const checks = new ControlTowerChecks();
+      checks.prepare(new Set(['AWS::Lambda::Function']));
+      assert.deepEqual(key(checks.validate(context(files))), key(plain));
+      const right = new ControlTowerChecks();
+      right.prepare(new Set(['AWS::S3::Bucket', 'AWS::SQS::Queue']));
+      assert.deepEqual(key(right.validate(context(files))), key(plain));
+    });
+  });
+
+  test('a template that fails in either thread fails the evaluation closed, naming it; the next evaluation gets fresh threads', () => {
+    const big = JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: {} } }, Metadata: { Padding: 'x'.repeat(11 * 1024 * 1024) } });
+    const [tooBig] = templates({ TooBigShared: big });
+    withoutCache(() => {
+      rulebookThread('cfn-validate');
+      assert.throws(
+        () => new ControlTowerChecks().validate(context([...files, tooBig])),
+        (e: Error) => e.message.includes('Control Tower controls: the Guard evaluator failed on') && e.message.includes(tooBig),
+      );
+      rulebookThread('cfn-validate');
+      const again = new ControlTowerChecks().validate(context(files));
+      assert.equal(again.success, false);
+      assert.ok(key(again).length >= files.length);
+    });
+  });
+});
+
+describe('the built-in validation registered by the rulebook scope', () => {
+  test('reports the version and rule ids aws-cdk-lib’s plugin reports', () => {
+    const stock = new CloudFormationValidatePlugin();
+    const scoped = new ScopedCloudFormationValidate(new RulebookScope(loadConfig('pilot')));
+    assert.equal(scoped.version, stock.version);
+    assert.deepEqual(scoped.ruleIds, stock.ruleIds);
+    assert.match(scoped.version!, /^\d+\.\d+\.\d+/);
+  });
+
+  test('reading them does not load the engine on the main thread (aws-cdk-lib reads them for every stack)', () => {
+    const script = [
+      "const { RulebookScope, ScopedCloudFormationValidate } = require('./lib/scale/rulebook-scope');",
+      "const { loadConfig } = require('./config');",
+      "const p = new ScopedCloudFormationValidate(new RulebookScope(loadConfig('pilot')));",
+      'const v = [p.version, ...p.ruleIds];',
+      "console.log(JSON.stringify({ v, loaded: Object.keys(require.cache).filter((k) => k.includes('@aws/cloudformation-validate')) }));",
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { v: string[]; loaded: string[] };
+    assert.match(out.v[0], /^\d+\.\d+\.\d+/);
+    assert.deepEqual(out.loaded, []);
   });
 });

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
 import { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
-import { describeFiles, GuardDiagnostic, rulebookThread, Warmup } from './rulebook-threads';
+import { describeFiles, GuardDiagnostic, rulebookThread, runningRulebookThread } from './rulebook-threads';
 
 const PACKAGE_DIR = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 export const CONTROL_TOWER_RULES_DIR = path.join(PACKAGE_DIR, 'rules', 'control-tower', 'cfn-guard');
@@ -63,18 +63,10 @@ export function templateResourceTypes(templatePaths: readonly string[]): Set<str
 
 let engineVersionMemo: string | undefined;
 /** The engine's version (its package's; the module's version() says the same), without loading it on this thread. */
-function engineVersion(): string {
+export function engineVersion(): string {
   // Resolved from aws-cdk-lib's own location: the copy aws-cdk-lib's built-in validation uses.
   engineVersionMemo ??= (JSON.parse(fs.readFileSync(createRequire(require.resolve('aws-cdk-lib/package.json')).resolve('@aws/cloudformation-validate/package.json'), 'utf8')) as { version: string }).version;
   return engineVersionMemo;
-}
-
-/** The thread warms up on the S3 bucket rules and a bucket: its first evaluation then costs what any other does. */
-export function guardWarmup(): Warmup {
-  return {
-    rules: relevant(new Set(['AWS::S3::Bucket'])).filter((r) => r.types.size > 0).map((r) => r.file),
-    template: JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { VersioningConfiguration: { Status: 'Enabled' } } } } }),
-  };
 }
 
 /**
@@ -84,7 +76,7 @@ export function guardWarmup(): Warmup {
  * when it loads this module, before it builds its constructs.
  */
 export function startGuardEvaluator(): void {
-  rulebookThread('guard', guardWarmup);
+  rulebookThread('guard');
 }
 if (process.env.CDK_OUTDIR) startGuardEvaluator();
 
@@ -153,6 +145,11 @@ function findingsOf(diagnostics: GuardDiagnostic[]): Finding[] {
   return out;
 }
 
+/** The rule files of a Guard engine, and the key that names that set (an engine is built once per key and thread). */
+function engineKey(rules: RuleFileInfo[]): { key: string; rules: string[] } {
+  return { key: rules.map((r) => r.hash).sort().join(','), rules: rules.map((r) => r.file) };
+}
+
 /**
  * The AWS Control Tower proactive controls: every `CT.*` Guard rule file
  * bundled with @cdklabs/cdk-validator-cfnguard, unchanged, evaluated by the
@@ -177,10 +174,12 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
   readonly ruleIds = index().map((r) => path.basename(r.file, '.guard').replace('ct-', '').replace(/-/g, ''));
 
   /**
-   * `all` evaluates every rule file on every template: slower, the same
-   * findings (a test holds the two side by side).
+   * `ruleSelection: 'all'` evaluates every rule file on every template:
+   * slower, the same findings (a test holds the two side by side).
+   * `shareWithBuiltinValidation: false` keeps every template in the Guard
+   * thread (tests compare the two).
    */
-  constructor(private readonly opts: { ruleSelection?: 'relevant' | 'all' } = {}) {
+  constructor(private readonly opts: { ruleSelection?: 'relevant' | 'all'; shareWithBuiltinValidation?: boolean } = {}) {
     startGuardEvaluator();
   }
 
@@ -223,18 +222,11 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     }
     // One engine with the rule files of every template here: a rule file whose
     // resource types a template lacks can only SKIP there.
-    // One engine with the rule files of every template here: a rule file whose
-    // resource types a template lacks can only SKIP there.
-    const pending = misses.length
-      ? rulebookThread('guard', guardWarmup).submit(
-          { type: 'guard', key: rules.map((r) => r.hash).sort().join(','), rules: rules.map((r) => r.file), templates: misses.map((m) => ({ file: m.file, bytes: m.bytes })) },
-          (file) => `Control Tower controls: the Guard evaluator failed on ${file ?? describeFiles(misses.map((m) => m.file))}`,
-        )
-      : undefined;
+    const pending = misses.length ? this.evaluate(rules, misses) : undefined;
     return {
       wait: () => {
         if (pending) {
-          const answers = new Map(pending.wait().map((r) => [r.file, r.diagnostics]));
+          const answers = pending.wait();
           for (const m of misses) {
             const diagnostics = answers.get(m.file);
             if (!diagnostics) throw new Error(`Control Tower controls: the Guard evaluator returned no verdict for ${m.file}`);
@@ -244,6 +236,49 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
           }
         }
         return this.report(templates.map((t) => t.file), findings);
+      },
+    };
+  }
+
+  /**
+   * Before the synth: has the threads that will evaluate the templates build
+   * the Guard engine for the rule files these resource types select (the
+   * types of the app's CloudFormation resources), while the app still
+   * synthesizes. The templates' own types decide the rule files when they are
+   * evaluated; if they select others, the engine is built then.
+   */
+  prepare(resourceTypes: Set<string>): void {
+    const rules = this.opts.ruleSelection === 'all' ? index() : relevant(resourceTypes);
+    const message = { type: 'guard-prepare' as const, ...engineKey(rules) };
+    rulebookThread('guard').prepare(message);
+    runningRulebookThread('cfn-validate')?.prepare(message);
+  }
+
+  /**
+   * Hands the templates to the Guard thread and, when aws-cdk-lib's built-in
+   * validation runs in its own thread, to that thread too: both take the
+   * next template from one shared counter (largest first), so the thread
+   * that is done with its own rulebook first takes what is left. Every
+   * template gets exactly one verdict, or the evaluation fails.
+   */
+  private evaluate(rules: RuleFileInfo[], misses: { file: string; bytes: Uint8Array }[]): { wait(): Map<string, GuardDiagnostic[]> } {
+    const templates = [...misses].sort((a, b) => b.bytes.length - a.bytes.length).map((m) => ({ file: m.file, bytes: m.bytes }));
+    const describe = (file?: string): string => `Control Tower controls: the Guard evaluator failed on ${file ?? describeFiles(templates.map((m) => m.file))}`;
+    const threads = [rulebookThread('guard')];
+    const helper = templates.length > 1 && this.opts.shareWithBuiltinValidation !== false ? runningRulebookThread('cfn-validate') : undefined;
+    if (helper) threads.push(helper);
+    const job = { type: 'guard' as const, ...engineKey(rules), templates, claim: threads.length > 1 ? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT) : undefined };
+    const pending = threads.map((t) => t.submit(job, describe));
+    return {
+      wait: () => {
+        const answers = new Map<string, GuardDiagnostic[]>();
+        for (const p of pending) {
+          for (const r of p.wait()) {
+            if (answers.has(r.file)) throw new Error(`${describe(r.file)}: two verdicts for one template`);
+            answers.set(r.file, r.diagnostics);
+          }
+        }
+        return answers;
       },
     };
   }

@@ -19,12 +19,22 @@
 // own start, and on the main thread, with the app's construct tree in its
 // heap, far more). So the thread first has the engine allocate one large
 // block and free it (`presize`): the memory grows once, and the allocator
-// serves what follows from that block.
+// serves what follows from that block. (New pages cost nothing until used.)
+//
+// Sharing the Guard work: a thread of either role also takes Guard jobs.
+// One Guard job may be posted to several threads with the same `claim` (a
+// SharedArrayBuffer counter): each thread takes the next template by
+// incrementing it, until none is left, and answers for the templates it took.
+// So a thread that is done with its own rulebook helps with the Guard
+// templates still waiting, and the caller merges the answers.
 //
 // Protocol, on the MessagePort in workerData:
-//   in:  { type: 'guard', id, key, rules: string[], templates: { file, bytes }[] }
-//        (key names the rule set; the engine built for it is reused)
+//   in:  { type: 'guard', id, key, rules: string[], templates: { file, bytes }[], claim? }
+//        (key names the rule set; the engine built for it is reused;
+//         claim: Int32Array counter shared by the threads the job was posted to)
 //        { type: 'cfn-validate', id, context: { templatePaths, stackTemplates } }
+//        { type: 'guard-prepare', key, rules: string[] }  (either role: builds
+//          the engine for a Guard job expected soon; no answer)
 //   out: { type: 'result', id, result }
 //        { type: 'failed', id, file?, message }   (then this thread ends)
 //        { type: 'fatal', message }                (then this thread ends)
@@ -59,21 +69,74 @@ function errorText(e) {
   return e && e.message ? e.message : String(e);
 }
 
-/** What the engine's memory is grown by at once (see above). */
-const PRESIZE_BYTES = 160 * 1024 * 1024;
+/**
+ * What the engine's memory is grown by at once (see above): enough for both
+ * engines a thread may hold (the built-in validation's and a Guard engine)
+ * and the pilot's templates; at 256 MB the built-in validation's thread
+ * still grew some 30 times. Pages not used cost nothing.
+ */
+const PRESIZE_BYTES = 384 * 1024 * 1024;
+/** The same by writing a block (the fallback below): as large as measured to be needed for one engine, since every byte is written. */
+const PRESIZE_WRITTEN_BYTES = 160 * 1024 * 1024;
 
 /**
- * Grows the engine's WebAssembly memory once: a template of PRESIZE_BYTES is
- * copied into it and refused (larger than a template may be; and `{` then
- * zeros are no template), and its block freed for the allocator to reuse.
+ * Loads the engine module (which instantiates its WebAssembly module),
+ * keeping the instance's exports for `presize` (the module does not export
+ * them): WebAssembly.Instance is wrapped in this thread while it loads.
+ */
+let instanceExports;
+function loadEngine() {
+  const Instance = WebAssembly.Instance;
+  function Capturing(module, imports) {
+    const instance = new Instance(module, imports);
+    instanceExports ??= instance.exports;
+    return instance;
+  }
+  Capturing.prototype = Instance.prototype;
+  WebAssembly.Instance = Capturing;
+  try {
+    // The module instantiates its WebAssembly module when it loads.
+    const engine = cdkRequire('@aws/cloudformation-validate');
+    engine.version();
+    return engine;
+  } finally {
+    WebAssembly.Instance = Instance;
+  }
+}
+
+/**
+ * Grows the engine's WebAssembly memory once by PRESIZE_BYTES: the engine's
+ * own allocator allocates a block of that size and frees it again (through
+ * the exports the glue code calls for every argument it passes), so its
+ * later allocations come from that block. New WebAssembly pages are not
+ * touched until used, so this costs no time and no resident memory. If the
+ * exports are not there (another engine build), a template of
+ * PRESIZE_WRITTEN_BYTES is copied into the engine and refused instead (larger
+ * than a template may be; `{` then zeros is no template): a smaller growth,
+ * at the cost of writing it.
  */
 function presize(engine) {
-  const bytes = new Uint8Array(PRESIZE_BYTES);
-  bytes[0] = 0x7b;
-  try {
-    new engine.TemplateModel(new engine.TemplateContent(bytes, 'presize')).free();
-  } catch {
-    // Refused, as intended.
+  const x = instanceExports;
+  let grown = false;
+  if (x && typeof x.__wbindgen_malloc === 'function' && typeof x.__wbindgen_free === 'function' && x.memory instanceof WebAssembly.Memory) {
+    try {
+      const ptr = x.__wbindgen_malloc(PRESIZE_BYTES, 1);
+      if (ptr) {
+        x.__wbindgen_free(ptr, PRESIZE_BYTES, 1);
+        grown = x.memory.buffer.byteLength >= PRESIZE_BYTES;
+      }
+    } catch {
+      // Not grown: the fallback below.
+    }
+  }
+  if (!grown) {
+    const bytes = new Uint8Array(PRESIZE_WRITTEN_BYTES);
+    bytes[0] = 0x7b;
+    try {
+      new engine.TemplateModel(new engine.TemplateContent(bytes, 'presize')).free();
+    } catch {
+      // Refused, as intended.
+    }
   }
   progress();
 }
@@ -122,22 +185,23 @@ function guardDiagnostics(engine, file, bytes) {
 }
 
 function startGuard() {
-  engineModule = cdkRequire('@aws/cloudformation-validate');
-  engineModule.version();
+  // The engine itself is built for the rule files of the first job, or of a
+  // 'guard-prepare' message the app sends while it synthesizes.
+  engineModule = loadEngine();
   presize(engineModule);
-  if (warmup && warmup.rules) {
-    const e = new engineModule.CelEngine({ guardRules: warmup.rules.map((f) => new engineModule.RuleFile(f)) });
-    progress();
-    guardDiagnostics(e, 'warmup.template.json', new TextEncoder().encode(warmup.template));
-    e.free();
-    progress();
-  }
 }
 
 function runGuard(job, at) {
+  engineModule ??= cdkRequire('@aws/cloudformation-validate');
+  const claim = job.claim ? new Int32Array(job.claim) : undefined;
+  // Nothing left to take (other threads took every template): no engine to build.
+  if (claim && Atomics.load(claim, 0) >= job.templates.length) return [];
   const engine = engineFor(job.key, job.rules);
   const results = [];
-  for (const t of job.templates) {
+  for (let i = 0; ; i++) {
+    const n = claim ? Atomics.add(claim, 0, 1) : i;
+    if (n >= job.templates.length) break;
+    const t = job.templates[n];
     at.file = t.file;
     results.push({ file: t.file, diagnostics: guardDiagnostics(engine, t.file, t.bytes) });
     progress();
@@ -152,7 +216,7 @@ let cfnValidate;
 
 function startCfnValidate() {
   // The engine module aws-cdk-lib's plugin requires (one per thread).
-  presize(cdkRequire('@aws/cloudformation-validate'));
+  presize(loadEngine());
   const { CloudFormationValidatePlugin } = cdkRequire('aws-cdk-lib');
   cfnValidate = new CloudFormationValidatePlugin();
   progress();
@@ -188,7 +252,17 @@ try {
 }
 
 port.on('message', (job) => {
-  if (!job || job.type !== role) return;
+  if (job && job.type === 'guard-prepare') {
+    try {
+      engineModule ??= cdkRequire('@aws/cloudformation-validate');
+      engineFor(job.key, job.rules);
+    } catch {
+      // Only preparation: the job itself builds the engine again and reports what fails.
+    }
+    return;
+  }
+  // Either role takes Guard jobs (see "Sharing the Guard work" above).
+  if (!job || (job.type !== role && job.type !== 'guard')) return;
   const at = { file: undefined };
   try {
     post({ type: 'result', id: job.id, result: job.type === 'guard' ? runGuard(job, at) : runCfnValidate(job) });

@@ -5,6 +5,7 @@ import { ThreeTierConfig, ZONES } from '../../config/schema';
 import { zoneStackName } from '../core/naming';
 import { classify, ShapeClass, Template } from './shapes';
 import { describeFiles, rulebookThread, Warmup } from '../compliance/rulebook-threads';
+import { engineVersion } from '../compliance/control-tower';
 
 /**
  * Rulebooks once per shape (issue #17): AwsSolutions, the Control Tower
@@ -45,8 +46,9 @@ export class RulebookScope {
    * as the rulebooks of the main thread. Each plugin still reports exactly
    * what it would have reported had it run when called.
    */
-  runAhead(work: (context: IPolicyValidationContext) => void): void {
-    this.ahead.push(work);
+  runAhead(work: (context: IPolicyValidationContext) => void, opts: { first?: boolean } = {}): void {
+    if (opts.first) this.ahead.unshift(work);
+    else this.ahead.push(work);
   }
 
   /** Called by every plugin of this scope when it is called: the first call for a context starts the work registered ahead. */
@@ -242,7 +244,22 @@ export class ScopedCloudFormationValidate extends CloudFormationValidatePlugin {
   constructor(private readonly scope: RulebookScope) {
     super();
     startCloudFormationValidateThread();
-    scope.runAhead((context) => (this.started = startAhead(context, () => this.scope.time(this.name, () => this.start(this.scope.narrow(context))))));
+    // First: its thread then does this job before it helps with the Guard templates (lib/compliance/control-tower.ts).
+    scope.runAhead((context) => (this.started = startAhead(context, () => this.scope.time(this.name, () => this.start(this.scope.narrow(context))))), { first: true });
+  }
+
+  /**
+   * The engine's version, as aws-cdk-lib's plugin reports it (the engine's
+   * version() is its package's), without loading the engine on this thread:
+   * aws-cdk-lib reads it for every stack's metadata, and the inherited getter
+   * would instantiate the 9 MB WebAssembly module on the main thread for it.
+   */
+  get version(): string {
+    return engineVersion();
+  }
+
+  get ruleIds(): string[] {
+    return [engineVersion()];
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
