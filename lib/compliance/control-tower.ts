@@ -70,7 +70,7 @@ export function engineVersion(): string {
 }
 
 /**
- * Starts the Guard thread now, so its first-use cost overlaps with whatever
+ * Starts the Guard thread now, so loading the engine overlaps with whatever
  * the process does until the synth validates. ControlTowerChecks calls it when
  * constructed; a CDK app run by the CDK CLI (which sets CDK_OUTDIR) calls it
  * when it loads this module, before it builds its constructs.

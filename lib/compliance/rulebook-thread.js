@@ -8,9 +8,12 @@
 //   role 'guard':        the Control Tower Guard rule files it is given,
 //                        evaluated by the engine's Guard evaluator (CelEngine);
 //   role 'cfn-validate': aws-cdk-lib's own CloudFormationValidatePlugin.
-// The engine's first use in a thread costs seconds (provider schemas, its own
-// rules, compiling the code it runs); the thread pays it when it starts,
-// while the app still builds its constructs.
+// A thread loads the engine (instantiates the WebAssembly module) and grows
+// its memory when it starts, while the app still builds its constructs. The
+// Guard thread also builds the Guard engine when the app says which rule files
+// (a 'guard-prepare' message); the built-in validation's engine is built for
+// the first job's resource types. (Warming up on a small template as well
+// measured the same wall time for more CPU, on 2 cores, and was dropped.)
 //
 // Memory: the engine's allocator grows its WebAssembly memory in small steps
 // (from 32 MB to about 170 MB for the pilot), and V8 answers every growth
@@ -45,10 +48,8 @@
 const { workerData } = require('node:worker_threads');
 const { createRequire } = require('node:module');
 const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
 
-const { port, signal, cdkLibPackageJson, role, warmup } = workerData;
+const { port, signal, cdkLibPackageJson, role } = workerData;
 const flags = new Int32Array(signal);
 const cdkRequire = createRequire(cdkLibPackageJson);
 
@@ -220,18 +221,6 @@ function startCfnValidate() {
   const { CloudFormationValidatePlugin } = cdkRequire('aws-cdk-lib');
   cfnValidate = new CloudFormationValidatePlugin();
   progress();
-  if (warmup) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'three-tier-cfn-validate-warmup-'));
-    try {
-      const file = path.join(dir, 'warmup.template.json');
-      fs.writeFileSync(file, warmup.template);
-      // The plugin replaces (and frees) the engine it builds here when a job's templates hold other resource types.
-      cfnValidate.validate({ templatePaths: [file], stackTemplates: [{ stackConstructPath: 'Warmup', templatePath: file }] });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    progress();
-  }
 }
 
 function runCfnValidate(job) {

@@ -67,11 +67,6 @@ interface Results {
   'cfn-validate': PolicyValidationPluginReport;
 }
 
-/** What a thread does when it starts: a small template to evaluate once (the built-in validation's thread). */
-export interface Warmup {
-  template: string;
-}
-
 type Message = { type: 'result'; id: number; result: unknown } | { type: 'failed'; id: number; file?: string; message: string } | { type: 'fatal'; message: string };
 
 /** A job handed to a thread; `wait()` blocks until its answer is back. */
@@ -89,14 +84,14 @@ class RulebookThread {
   /** Why this thread can take no more jobs. */
   failure?: string;
 
-  constructor(readonly role: RulebookRole, warmup: Warmup | undefined) {
+  constructor(readonly role: RulebookRole) {
     if (!fs.existsSync(THREAD_FILE)) throw new Error(`the rulebook thread ${THREAD_FILE} is missing`);
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
     this.flags = new Int32Array(signal);
     this.port = port1;
     this.worker = new Worker(THREAD_FILE, {
-      workerData: { port: port2, signal, cdkLibPackageJson: require.resolve('aws-cdk-lib/package.json'), role, warmup },
+      workerData: { port: port2, signal, cdkLibPackageJson: require.resolve('aws-cdk-lib/package.json'), role },
       transferList: [port2],
       // Node's own loader in the thread (the app's may be tsx or jest's).
       execArgv: [],
@@ -169,12 +164,12 @@ const holder = process as unknown as Record<symbol, RulebookThread | undefined>;
 const holderKey = (role: RulebookRole): symbol => Symbol.for(`three-tier.rulebook-thread.${role}`);
 
 /** The process's thread for a rulebook, started on first use (again after a failure). */
-export function rulebookThread(role: RulebookRole, warmup?: () => Warmup): RulebookThread {
+export function rulebookThread(role: RulebookRole): RulebookThread {
   applyWasmTieringBudget();
   const key = holderKey(role);
   let t = holder[key];
   if (!t || t.failure) {
-    t = new RulebookThread(role, warmup?.());
+    t = new RulebookThread(role);
     holder[key] = t;
   }
   return t;

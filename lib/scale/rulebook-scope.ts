@@ -4,7 +4,7 @@ import type { NagPack } from 'cdk-nag';
 import { ThreeTierConfig, ZONES } from '../../config/schema';
 import { zoneStackName } from '../core/naming';
 import { classify, ShapeClass, Template } from './shapes';
-import { describeFiles, rulebookThread, Warmup } from '../compliance/rulebook-threads';
+import { describeFiles, rulebookThread } from '../compliance/rulebook-threads';
 import { engineVersion } from '../compliance/control-tower';
 
 /**
@@ -271,27 +271,22 @@ export class ScopedCloudFormationValidate extends CloudFormationValidatePlugin {
 
   private start(context: IPolicyValidationContext): { wait(): PolicyValidationPluginReport } {
     const { templatePaths, stackTemplates } = context;
-    return rulebookThread('cfn-validate', cfnValidateWarmup).submit(
+    return rulebookThread('cfn-validate').submit(
       { type: 'cfn-validate', context: { templatePaths, stackTemplates } },
       () => `CloudFormation Validate: the validation of ${describeFiles(templatePaths)} failed`,
     );
   }
 }
 
-/** The thread warms up on a bucket. */
-function cfnValidateWarmup(): Warmup {
-  return { template: JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: { VersioningConfiguration: { Status: 'Enabled' } } } } }) };
-}
-
 /**
- * Starts the built-in validation's thread now, so the engine's first-use cost
+ * Starts the built-in validation's thread now, so loading the engine
  * overlaps with whatever the process does until the synth validates.
  * ScopedCloudFormationValidate calls it when constructed; a CDK app run by the
  * CDK CLI (which sets CDK_OUTDIR) when it loads this module, before it builds
  * its constructs (unless CDK_VALIDATION=false turns the validation off).
  */
 export function startCloudFormationValidateThread(): void {
-  rulebookThread('cfn-validate', cfnValidateWarmup);
+  rulebookThread('cfn-validate');
 }
 if (process.env.CDK_OUTDIR && process.env.CDK_VALIDATION !== 'false') startCloudFormationValidateThread();
 
