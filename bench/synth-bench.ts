@@ -124,7 +124,11 @@ function main(): void {
     console.log(`  ${r.label}: ${Object.entries(r.rulebookSeconds).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   }
   const pilot = results.find((r) => r.label === 'pilot');
-  if (pilot) console.log(`\npilot / floor: ${(pilot.seconds / floor.seconds).toFixed(2)}× (target ≤ 2.0×)`);
+  if (pilot) {
+    console.log(`\npilot / floor: ${(pilot.seconds / floor.seconds).toFixed(2)}× (medians; target ≤ 2.0×)`);
+    const pilotCase = cases.find((c) => c.label === 'pilot')!;
+    if (runs > 1) console.log(`pilot / floor by round: ${samples.get(pilotCase)!.map((s, i) => (s.seconds / samples.get(cases[0])![i].seconds).toFixed(2)).join(', ')}`);
+  }
 }
 
 main();
