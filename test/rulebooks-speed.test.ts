@@ -157,6 +157,18 @@ describe('Guard templates shared between the rulebook threads', () => {
     });
   });
 
+  test('when the built-in validation’s thread ends on its own job, the Guard verdicts are still complete, and its own failure is its own', () => {
+    withoutCache(() => {
+      const alone = new ControlTowerChecks({ shareWithBuiltinValidation: false }).validate(context(files));
+      const missing = path.join(os.tmpdir(), `no-such-template-${process.pid}.template.json`);
+      // Its own job first (as in a synth), failing: the thread ends before it takes any Guard template.
+      const own = rulebookThread('cfn-validate').submit({ type: 'cfn-validate', context: { templatePaths: [missing], stackTemplates: [{ stackConstructPath: 'Missing', templatePath: missing }] } as never }, () => 'CloudFormation Validate: the validation failed');
+      const shared = new ControlTowerChecks().validate(context(files));
+      assert.deepEqual(key(shared), key(alone));
+      assert.throws(() => own.wait(), (e: Error) => e.message.startsWith('CloudFormation Validate: the validation failed') && e.message.includes('no-such-template'));
+    });
+  });
+
   test('a template that fails in either thread fails the evaluation closed, naming it; the next evaluation gets fresh threads', () => {
     const big = JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: {} } }, Metadata: { Padding: 'x'.repeat(11 * 1024 * 1024) } });
     const [tooBig] = templates({ TooBigShared: big });

@@ -272,12 +272,27 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     return {
       wait: () => {
         const answers = new Map<string, GuardDiagnostic[]>();
-        for (const p of pending) {
-          for (const r of p.wait()) {
+        const add = (results: { file: string; diagnostics: GuardDiagnostic[] }[]): void => {
+          for (const r of results) {
             if (answers.has(r.file)) throw new Error(`${describe(r.file)}: two verdicts for one template`);
             answers.set(r.file, r.diagnostics);
           }
+        };
+        // The Guard thread's failure fails the evaluation.
+        add(pending[0].wait());
+        // The helper may have ended on its own job (the built-in validation reports that itself) or
+        // on a Guard template: what it took and did not answer is evaluated again by the Guard
+        // thread, which fails the evaluation, naming the template, if it fails there too.
+        let helperFailed = false;
+        for (const p of pending.slice(1)) {
+          try {
+            add(p.wait());
+          } catch {
+            helperFailed = true;
+          }
         }
+        const missing = templates.filter((t) => !answers.has(t.file));
+        if (missing.length && helperFailed) add(rulebookThread('guard').submit({ type: 'guard', ...engineKey(rules), templates: missing }, describe).wait());
         return answers;
       },
     };
