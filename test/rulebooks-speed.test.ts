@@ -1,13 +1,14 @@
 import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CloudFormationValidatePlugin, IPolicyValidationContext } from 'aws-cdk-lib';
 import { loadConfig } from '../config';
-import { ControlTowerChecks, relevantControlTowerRules } from '../lib/compliance/control-tower';
-import { GuardDiagnostic, rulebookThread } from '../lib/compliance/rulebook-threads';
+import { collectVerdicts, ControlTowerChecks, relevantControlTowerRules } from '../lib/compliance/control-tower';
+import { GuardDiagnostic, Pending, rulebookThread, wasmTieringFlag, WASM_TIERING_BUDGET } from '../lib/compliance/rulebook-threads';
 import { RulebookScope, ScopedCloudFormationValidate } from '../lib/scale/rulebook-scope';
 import { withoutGuardCache } from './helpers/guard-cache';
 
@@ -114,7 +115,9 @@ describe('Guard templates shared between the rulebook threads', () => {
   }
   const files = templates(docs);
   const rules = relevantControlTowerRules(new Set(['AWS::S3::Bucket', 'AWS::SQS::Queue']));
-  const job = (claim?: SharedArrayBuffer) => ({ type: 'guard' as const, key: `share-test-${rules.length}`, rules, templates: files.map((file) => ({ file, bytes: fs.readFileSync(file) })), claim });
+  // Named by the rule files' contents, as ControlTowerChecks names its engines (the threads keep engines by key).
+  const ruleKey = rules.map((f) => createHash('sha256').update(fs.readFileSync(f)).digest('hex')).sort().join(',');
+  const job = (claim?: SharedArrayBuffer) => ({ type: 'guard' as const, key: ruleKey, rules, templates: files.map((file) => ({ file, bytes: fs.readFileSync(file) })), claim });
   const verdicts = (answers: { file: string; diagnostics: GuardDiagnostic[] }[]): string[] =>
     answers.flatMap((a) => a.diagnostics.filter((d) => d.source === 'GUARD').map((d) => `${path.basename(a.file)} ${d.ruleId} ${d.entity?.logicalId ?? ''} ${d.propertyPath ?? ''}`)).sort();
 
@@ -186,6 +189,17 @@ describe('Guard templates shared between the rulebook threads', () => {
   });
 });
 
+describe('a Guard engine that cannot be built', () => {
+  test('fails the job with that reason, not as a failure of its templates', () => {
+    const [file] = templates({ EngineFails: { Resources: { Bucket: { Type: 'AWS::S3::Bucket', Properties: {} } } } });
+    const missingRule = path.join(os.tmpdir(), `no-such-rule-${process.pid}.guard`);
+    assert.throws(
+      () => rulebookThread('guard').submit({ type: 'guard', key: `missing-${process.pid}`, rules: [missingRule], templates: [{ file, bytes: fs.readFileSync(file) }] }, (f) => `Guard failed on ${f ?? 'every template'}`).wait(),
+      (e: Error) => e.message.startsWith('Guard failed on every template: building the Guard engine for 1 rule files failed') && e.message.includes('no-such-rule'),
+    );
+  });
+});
+
 describe('the built-in validation registered by the rulebook scope', () => {
   test('reports the version and rule ids aws-cdk-lib’s plugin reports', () => {
     const stock = new CloudFormationValidatePlugin();
@@ -208,5 +222,83 @@ describe('the built-in validation registered by the rulebook scope', () => {
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { v: string[]; loaded: string[] };
     assert.match(out.v[0], /^\d+\.\d+\.\d+/);
     assert.deepEqual(out.loaded, []);
+  });
+});
+
+describe('merging the verdicts of a shared Guard job', () => {
+  type V = { file: string; diagnostics: GuardDiagnostic[] }[];
+  const files = ['a', 'b', 'c', 'd'];
+  const verdict = (file: string): V[number] => ({ file, diagnostics: [{ ruleId: `r-${file}`, source: 'GUARD', message: file }] });
+  const describe = (file?: string): string => `Guard failed on ${file ?? 'all'}`;
+  function fake(answer: V | Error): Pending<V> & { waited: number; abandoned: number } {
+    const p = {
+      waited: 0,
+      abandoned: 0,
+      wait(): V {
+        p.waited++;
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+      abandon(): void {
+        p.abandoned++;
+      },
+    };
+    return p;
+  }
+  const noRerun = (): V => {
+    throw new Error('no rerun expected');
+  };
+
+  test('the Guard thread answered every template: the helper took none, is not waited for, its answer dropped', () => {
+    const helper = fake(new Error('still busy with its own job'));
+    const m = collectVerdicts(files, fake(files.map(verdict)), [helper], noRerun, describe);
+    assert.deepEqual([...m.keys()].sort(), files);
+    assert.equal(helper.waited, 0);
+    assert.equal(helper.abandoned, 1);
+  });
+
+  test('the two answers together: every template once', () => {
+    const m = collectVerdicts(files, fake([verdict('a'), verdict('c')]), [fake([verdict('b'), verdict('d')])], noRerun, describe);
+    assert.deepEqual([...m.keys()].sort(), files);
+    assert.equal(m.get('d')![0].ruleId, 'r-d');
+  });
+
+  test('a helper that failed after taking templates: what it did not answer is evaluated again by the Guard thread, only that', () => {
+    const asked: string[][] = [];
+    const m = collectVerdicts(files, fake([verdict('a'), verdict('b')]), [fake(new Error('helper ended'))], (missing) => (asked.push(missing), missing.map(verdict)), describe);
+    assert.deepEqual(asked, [['c', 'd']]);
+    assert.deepEqual([...m.keys()].sort(), files);
+  });
+
+  test('a helper that failed on its own job, having taken nothing that is missing: no rerun', () => {
+    const m = collectVerdicts(files, fake([verdict('a'), verdict('b'), verdict('c')]), [fake([verdict('d')]), fake(new Error('ended'))], noRerun, describe);
+    assert.deepEqual([...m.keys()].sort(), files);
+  });
+
+  test('it fails closed: the Guard thread failing, the rerun failing, two verdicts for one template, a verdict for a template not asked for', () => {
+    assert.throws(() => collectVerdicts(files, fake(new Error('Guard failed on c: too big')), [fake([verdict('a')])], noRerun, describe), /Guard failed on c: too big/);
+    assert.throws(
+      () =>
+        collectVerdicts(files, fake([verdict('a')]), [fake(new Error('ended'))], () => {
+          throw new Error('Guard failed on b: again');
+        }, describe),
+      /Guard failed on b: again/,
+    );
+    assert.throws(() => collectVerdicts(files, fake([verdict('a'), verdict('b')]), [fake([verdict('b'), verdict('c'), verdict('d')])], noRerun, describe), /Guard failed on b: two verdicts for one template/);
+    assert.throws(() => collectVerdicts(files, fake([verdict('a'), verdict('b')]), [fake([verdict('c'), verdict('x')])], noRerun, describe), /Guard failed on x: a verdict for a template that was not asked for/);
+  });
+
+  test('a template nobody answered (a helper returned without it, not failing) is left without a verdict, not given one (ControlTowerChecks then fails, naming it)', () => {
+    const m = collectVerdicts(files, fake([verdict('a'), verdict('b')]), [fake([verdict('c')])], noRerun, describe);
+    assert.equal(m.has('d'), false);
+  });
+});
+
+describe('the WebAssembly tiering budget', () => {
+  test('set unless the process was given a value or told to keep V8’s', () => {
+    assert.equal(wasmTieringFlag([], {}), `--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+    assert.equal(wasmTieringFlag(['--wasm-tiering-budget=5'], {}), undefined);
+    assert.equal(wasmTieringFlag([], { NODE_OPTIONS: '--max-old-space-size=4096 --wasm_tiering_budget=7' }), undefined);
+    assert.equal(wasmTieringFlag([], { THREE_TIER_WASM_TIERING: 'default' }), undefined);
   });
 });

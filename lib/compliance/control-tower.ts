@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
 import { IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation } from 'aws-cdk-lib';
-import { describeFiles, GuardDiagnostic, rulebookThread, runningRulebookThread } from './rulebook-threads';
+import { describeFiles, GuardDiagnostic, Pending, rulebookThread, runningRulebookThread } from './rulebook-threads';
 
 const PACKAGE_DIR = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
 export const CONTROL_TOWER_RULES_DIR = path.join(PACKAGE_DIR, 'rules', 'control-tower', 'cfn-guard');
@@ -150,6 +150,56 @@ function engineKey(rules: RuleFileInfo[]): { key: string; rules: string[] } {
   return { key: rules.map((r) => r.hash).sort().join(','), rules: rules.map((r) => r.file) };
 }
 
+type Verdicts = { file: string; diagnostics: GuardDiagnostic[] }[];
+
+/**
+ * The verdicts of one Guard job shared by the Guard thread (`primary`) and
+ * helper threads, each template exactly once:
+ *   - the Guard thread's failure fails the evaluation (it names the template);
+ *   - when the Guard thread answered every template, the helpers took none
+ *     (one counter): nobody waits for them (a helper may still be busy with
+ *     its own rulebook) and their empty answers are dropped;
+ *   - a helper that fails (it may end on its own rulebook's job) is not the
+ *     evaluation's failure: what it took and did not answer is evaluated again
+ *     by the Guard thread (`rerun`), which fails the evaluation if it fails;
+ *   - two verdicts for one template fail the evaluation.
+ */
+export function collectVerdicts(
+  files: string[],
+  primary: Pending<Verdicts>,
+  helpers: Pending<Verdicts>[],
+  rerun: (files: string[]) => Verdicts,
+  describe: (file?: string) => string,
+): Map<string, GuardDiagnostic[]> {
+  const answers = new Map<string, GuardDiagnostic[]>();
+  const add = (results: Verdicts): void => {
+    for (const r of results) {
+      if (!files.includes(r.file)) throw new Error(`${describe(r.file)}: a verdict for a template that was not asked for`);
+      if (answers.has(r.file)) throw new Error(`${describe(r.file)}: two verdicts for one template`);
+      answers.set(r.file, r.diagnostics);
+    }
+  };
+  add(primary.wait());
+  if (answers.size === files.length) {
+    for (const h of helpers) h.abandon();
+    return answers;
+  }
+  let helperFailed = false;
+  for (const h of helpers) {
+    let results: Verdicts;
+    try {
+      results = h.wait();
+    } catch {
+      helperFailed = true;
+      continue;
+    }
+    add(results);
+  }
+  const missing = files.filter((f) => !answers.has(f));
+  if (missing.length && helperFailed) add(rerun(missing));
+  return answers;
+}
+
 /**
  * The AWS Control Tower proactive controls: every `CT.*` Guard rule file
  * bundled with @cdklabs/cdk-validator-cfnguard, unchanged, evaluated by the
@@ -268,33 +318,16 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     const helper = templates.length > 1 && this.opts.shareWithBuiltinValidation !== false ? runningRulebookThread('cfn-validate') : undefined;
     if (helper) threads.push(helper);
     const job = { type: 'guard' as const, ...engineKey(rules), templates, claim: threads.length > 1 ? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT) : undefined };
-    const pending = threads.map((t) => t.submit(job, describe));
+    const [primary, ...helpers] = threads.map((t) => t.submit(job, describe));
     return {
-      wait: () => {
-        const answers = new Map<string, GuardDiagnostic[]>();
-        const add = (results: { file: string; diagnostics: GuardDiagnostic[] }[]): void => {
-          for (const r of results) {
-            if (answers.has(r.file)) throw new Error(`${describe(r.file)}: two verdicts for one template`);
-            answers.set(r.file, r.diagnostics);
-          }
-        };
-        // The Guard thread's failure fails the evaluation.
-        add(pending[0].wait());
-        // The helper may have ended on its own job (the built-in validation reports that itself) or
-        // on a Guard template: what it took and did not answer is evaluated again by the Guard
-        // thread, which fails the evaluation, naming the template, if it fails there too.
-        let helperFailed = false;
-        for (const p of pending.slice(1)) {
-          try {
-            add(p.wait());
-          } catch {
-            helperFailed = true;
-          }
-        }
-        const missing = templates.filter((t) => !answers.has(t.file));
-        if (missing.length && helperFailed) add(rulebookThread('guard').submit({ type: 'guard', ...engineKey(rules), templates: missing }, describe).wait());
-        return answers;
-      },
+      wait: () =>
+        collectVerdicts(
+          templates.map((t) => t.file),
+          primary,
+          helpers,
+          (files) => rulebookThread('guard').submit({ type: 'guard', ...engineKey(rules), templates: templates.filter((t) => files.includes(t.file)) }, describe).wait(),
+          describe,
+        ),
     };
   }
 

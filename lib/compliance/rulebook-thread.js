@@ -47,7 +47,6 @@
 'use strict';
 const { workerData } = require('node:worker_threads');
 const { createRequire } = require('node:module');
-const fs = require('node:fs');
 
 const { port, signal, cdkLibPackageJson, role } = workerData;
 const flags = new Int32Array(signal);
@@ -126,8 +125,10 @@ function presize(engine) {
         x.__wbindgen_free(ptr, PRESIZE_BYTES, 1);
         grown = x.memory.buffer.byteLength >= PRESIZE_BYTES;
       }
-    } catch {
-      // Not grown: the fallback below.
+    } catch (e) {
+      // A trap leaves the instance unusable: the thread reports it and ends.
+      if (e instanceof WebAssembly.RuntimeError) throw e;
+      // Otherwise not grown: the fallback below.
     }
   }
   if (!grown) {
@@ -167,11 +168,21 @@ function engineFor(key, rules) {
   return e;
 }
 
+/** Whether the engine's WebAssembly instance still answers (after a trap it does not). */
+function instanceAnswers() {
+  try {
+    engineModule.version();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function guardDiagnostics(engine, file, bytes) {
   const report = engine.validateTemplate(new engineModule.TemplateContent(bytes, file), { disableBuiltinRules: true });
   // Fail closed: a template the engine could not read (ERROR, e.g. over its
   // size limit) or analysed only in part (ANALYSIS_INCOMPLETE) is no verdict.
-  if (report.status !== undefined && report.status !== 'OK') {
+  if (report.status !== 'OK') {
     const why = report.diagnostics.filter((d) => d.source !== 'GUARD').map((d) => `${d.ruleId} ${d.message}`);
     throw new Error(`the engine reported ${report.status}${why.length ? `: ${why.join('; ')}` : ''}`);
   }
@@ -197,7 +208,12 @@ function runGuard(job, at) {
   const claim = job.claim ? new Int32Array(job.claim) : undefined;
   // Nothing left to take (other threads took every template): no engine to build.
   if (claim && Atomics.load(claim, 0) >= job.templates.length) return [];
-  const engine = engineFor(job.key, job.rules);
+  let engine;
+  try {
+    engine = engineFor(job.key, job.rules);
+  } catch (e) {
+    throw new Error(`building the Guard engine for ${job.rules.length} rule files failed: ${errorText(e)}`);
+  }
   const results = [];
   for (let i = 0; ; i++) {
     const n = claim ? Atomics.add(claim, 0, 1) : i;
@@ -245,8 +261,14 @@ port.on('message', (job) => {
     try {
       engineModule ??= cdkRequire('@aws/cloudformation-validate');
       engineFor(job.key, job.rules);
-    } catch {
-      // Only preparation: the job itself builds the engine again and reports what fails.
+    } catch (e) {
+      // Only preparation: a Guard job builds the engine again and reports what fails. But if the
+      // engine's instance no longer answers (a trap ends it), no job here can succeed: the next
+      // one is told why, and a fresh thread takes the jobs after it.
+      if (!instanceAnswers()) {
+        post({ type: 'fatal', message: `building the Guard engine for ${job.rules.length} rule files failed: ${errorText(e)}` });
+        process.exit(0);
+      }
     }
     return;
   }

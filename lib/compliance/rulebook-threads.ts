@@ -69,9 +69,10 @@ interface Results {
 
 type Message = { type: 'result'; id: number; result: unknown } | { type: 'failed'; id: number; file?: string; message: string } | { type: 'fatal'; message: string };
 
-/** A job handed to a thread; `wait()` blocks until its answer is back. */
+/** A job handed to a thread; `wait()` blocks until its answer is back; `abandon()` says nobody will. */
 export interface Pending<T> {
   wait(): T;
+  abandon(): void;
 }
 
 class RulebookThread {
@@ -81,6 +82,8 @@ class RulebookThread {
   private nextId = 1;
   /** Answers that came in while waiting for another job's (several jobs may be under way). */
   private readonly early = new Map<number, Message>();
+  /** Jobs whose answers nobody will wait for. */
+  private readonly discard = new Set<number>();
   /** Why this thread can take no more jobs. */
   failure?: string;
 
@@ -106,7 +109,12 @@ class RulebookThread {
   submit<J extends GuardJob | CfnValidateJob>(job: J, describe: (file?: string) => string): Pending<Results[J['type']]> {
     const id = this.nextId++;
     this.port.postMessage({ ...job, id });
-    return { wait: () => this.wait(id, describe) as Results[J['type']] };
+    return { wait: () => this.wait(id, describe) as Results[J['type']], abandon: () => this.abandon(id) };
+  }
+
+  /** Nobody will wait for this job's answer: it is dropped when it comes (not kept among the answers waited for). */
+  private abandon(id: number): void {
+    if (!this.early.delete(id)) this.discard.add(id);
   }
 
   /** Has the thread build what a job will need (no answer; a job of that key then finds it built). */
@@ -134,6 +142,10 @@ class RulebookThread {
     let since = Date.now();
     for (;;) {
       const posted = Atomics.load(this.flags, POSTED);
+      // Read before the port: a thread posts its last message before it ends, so an end seen here
+      // has its message (e.g. which template failed) in the port below.
+      const ended = Atomics.load(this.flags, ENDED) !== 0;
+      const failure = this.failure;
       let msg = this.early.get(id);
       this.early.delete(id);
       while (!msg) {
@@ -141,13 +153,14 @@ class RulebookThread {
         if (!m) break;
         const next = m.message as Message;
         if (next.type === 'fatal' || next.id === id) msg = next;
+        else if (this.discard.delete(next.id)) continue;
         else this.keep(next);
       }
       if (msg?.type === 'fatal') this.fail(describe, msg.message);
       if (msg?.type === 'failed') this.fail(describe, msg.message, msg.file);
       if (msg?.type === 'result') return msg.result;
-      if (this.failure) this.fail(describe, this.failure);
-      if (Atomics.load(this.flags, ENDED)) this.fail(describe, `the ${this.role} thread ended without an answer`);
+      if (failure) this.fail(describe, failure);
+      if (ended) this.fail(describe, `the ${this.role} thread ended without an answer`);
       Atomics.wait(this.flags, POSTED, posted, 1000);
       const p = Atomics.load(this.flags, PROGRESS);
       if (p !== progress) {
@@ -206,9 +219,15 @@ export function applyWasmTieringBudget(): void {
   const done = Symbol.for('three-tier.wasm-tiering-budget');
   if (g[done]) return;
   g[done] = true;
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^--wasm[-_]tiering[-_]budget\b/.test(a));
-  if (given || process.env.THREE_TIER_WASM_TIERING === 'default') return;
-  v8.setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+  const flag = wasmTieringFlag(process.execArgv, process.env);
+  if (flag) v8.setFlagsFromString(flag);
+}
+
+/** The V8 flag `applyWasmTieringBudget` sets, or none (a value given on the command line or in NODE_OPTIONS, or THREE_TIER_WASM_TIERING=default). */
+export function wasmTieringFlag(execArgv: readonly string[], env: Record<string, string | undefined>): string | undefined {
+  const given = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^--wasm[-_]tiering[-_]budget\b/.test(a));
+  if (given || env.THREE_TIER_WASM_TIERING === 'default') return undefined;
+  return `--wasm-tiering-budget=${WASM_TIERING_BUDGET}`;
 }
 
 /** `files`, for an error message: the one, or the first and how many others. */
