@@ -317,18 +317,12 @@ export class ControlTowerChecks implements IPolicyValidationPlugin {
     const threads = [rulebookThread('guard')];
     const helper = templates.length > 1 && this.opts.shareWithBuiltinValidation !== false ? runningRulebookThread('cfn-validate') : undefined;
     if (helper) threads.push(helper);
-    const job = { type: 'guard' as const, ...engineKey(rules), templates, claim: threads.length > 1 ? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT) : undefined };
+    const engine = engineKey(rules);
+    const job = { type: 'guard' as const, ...engine, templates, claim: threads.length > 1 ? new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT) : undefined };
     const [primary, ...helpers] = threads.map((t) => t.submit(job, describe));
-    return {
-      wait: () =>
-        collectVerdicts(
-          templates.map((t) => t.file),
-          primary,
-          helpers,
-          (files) => rulebookThread('guard').submit({ type: 'guard', ...engineKey(rules), templates: templates.filter((t) => files.includes(t.file)) }, describe).wait(),
-          describe,
-        ),
-    };
+    // A rerun goes to the Guard thread alone (a fresh one if it failed), without a counter.
+    const rerun = (files: string[]) => rulebookThread('guard').submit({ type: 'guard', ...engine, templates: templates.filter((t) => files.includes(t.file)) }, describe).wait();
+    return { wait: () => collectVerdicts(templates.map((t) => t.file), primary, helpers, rerun, describe) };
   }
 
   private report(files: string[], byTemplate: Map<string, Finding[]>): PolicyValidationPluginReport {

@@ -203,17 +203,21 @@ function startGuard() {
   presize(engineModule);
 }
 
-function runGuard(job, at) {
-  engineModule ??= cdkRequire('@aws/cloudformation-validate');
-  const claim = job.claim ? new Int32Array(job.claim) : undefined;
-  // Nothing left to take (other threads took every template): no engine to build.
-  if (claim && Atomics.load(claim, 0) >= job.templates.length) return [];
-  let engine;
+/** The Guard engine for a job's (or a 'guard-prepare' message's) rule files, in either role; a failure says it was the engine. */
+function guardEngine(job) {
   try {
-    engine = engineFor(job.key, job.rules);
+    engineModule ??= cdkRequire('@aws/cloudformation-validate');
+    return engineFor(job.key, job.rules);
   } catch (e) {
     throw new Error(`building the Guard engine for ${job.rules.length} rule files failed: ${errorText(e)}`);
   }
+}
+
+function runGuard(job, at) {
+  const claim = job.claim ? new Int32Array(job.claim) : undefined;
+  // Nothing left to take (other threads took every template): no engine to build.
+  if (claim && Atomics.load(claim, 0) >= job.templates.length) return [];
+  const engine = guardEngine(job);
   const results = [];
   for (let i = 0; ; i++) {
     const n = claim ? Atomics.add(claim, 0, 1) : i;
@@ -259,14 +263,13 @@ try {
 port.on('message', (job) => {
   if (job && job.type === 'guard-prepare') {
     try {
-      engineModule ??= cdkRequire('@aws/cloudformation-validate');
-      engineFor(job.key, job.rules);
+      guardEngine(job);
     } catch (e) {
       // Only preparation: a Guard job builds the engine again and reports what fails. But if the
       // engine's instance no longer answers (a trap ends it), no job here can succeed: the next
       // one is told why, and a fresh thread takes the jobs after it.
       if (!instanceAnswers()) {
-        post({ type: 'fatal', message: `building the Guard engine for ${job.rules.length} rule files failed: ${errorText(e)}` });
+        post({ type: 'fatal', message: errorText(e) });
         process.exit(0);
       }
     }

@@ -9,12 +9,11 @@ import type { IPolicyValidationContext, PolicyValidationPluginReport } from 'aws
  * the Control Tower Guard evaluation and aws-cdk-lib's built-in
  * CloudFormation validation each run in a thread of their own, at the same
  * time as each other and as the rulebooks of the main thread (AwsSolutions,
- * ThreeTier). Each thread loads the validation engine when it starts, and
- * builds what it can before the templates exist (the built-in validation's
- * engine; the Guard engine for the app's resource types, when the app says
- * which), while the app still builds its constructs. The built-in
- * validation's thread, once done, takes Guard templates too
- * (ControlTowerChecks hands them out from one shared counter).
+ * ThreeTier). Each thread loads the validation engine when it starts, while
+ * the app still builds its constructs, and both build the Guard engine for the
+ * app's resource types when the app says which (ControlTowerChecks.prepare).
+ * The built-in validation's thread, once done with its own job, takes Guard
+ * templates too (ControlTowerChecks hands them out from one shared counter).
  *
  * One thread per rulebook and process, shared by every caller (and by jest's
  * per-file module registries), unref'd: a thread never keeps a process alive
